@@ -1,0 +1,118 @@
+"""Settings, resolved once at the edge (CLI, flow entry, API start) and passed down.
+
+Precedence: explicit keyword arguments > environment (``INDEXLAKE_*``, nested with ``__``)
+> the TOML file (``indexlake.toml`` in the working directory, or ``$INDEXLAKE_CONFIG``) > defaults.
+The Twelve Data key is read from ``TWELVEDATA_API_KEY`` and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = "indexlake.toml"
+
+
+class SandboxSettings(BaseModel):
+    """The built-in synthetic market served over loopback HTTP."""
+
+    seed: int = 42
+    n_symbols: int = Field(100, ge=1, le=5000)
+    # 0 means unlimited; otherwise the sandbox answers 429 past this many credits a minute.
+    credits_per_minute: int = Field(0, ge=0)
+    host: str = "127.0.0.1"
+    # 0 picks a free port each time the pipeline starts the sandbox.
+    port: int = Field(0, ge=0, le=65535)
+
+
+class TwelveDataSettings(BaseModel):
+    """Client settings for the Twelve Data REST API (or a compatible server)."""
+
+    base_url: str = "https://api.twelvedata.com"
+    api_key: SecretStr | None = None
+    credits_per_minute: int = Field(8, ge=1)
+    credits_per_day: int = Field(800, ge=1)
+    batch_size: int = Field(120, ge=1, le=120)
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_attempts: int = Field(5, ge=1)
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Settings(BaseSettings):
+    """Everything the pipeline needs to know about where data comes from and goes."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INDEXLAKE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    provider: Literal["sandbox", "twelvedata"] = "sandbox"
+    data_dir: Path = Path("data")
+    strategies_dir: Path = Path("strategies")
+    expectations_dir: Path = Path("expectations")
+    # Explicit universe; empty means "the sandbox's symbols" (required for twelvedata).
+    symbols: list[str] = Field(default_factory=list)
+    benchmark: str = "SPX"
+    history_years: int = Field(5, ge=1, le=50)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    twelvedata: TwelveDataSettings = Field(default_factory=TwelveDataSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @field_validator("symbols")
+    @classmethod
+    def _upper_unique(cls, v: list[str]) -> list[str]:
+        cleaned = [s.strip().upper() for s in v if s.strip()]
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("symbols contains duplicates")
+        return cleaned
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("INDEXLAKE_CONFIG", DEFAULT_CONFIG_FILE))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    @property
+    def lake_root(self) -> Path:
+        """Root of the hive-partitioned Parquet lake."""
+        return self.data_dir / "lake"
+
+    @property
+    def catalog_path(self) -> Path:
+        """DuckDB catalog file with one view per dataset (open it read-only)."""
+        return self.data_dir / "indexlake.duckdb"
+
+    def twelvedata_api_key(self) -> str | None:
+        """The key from settings, else ``TWELVEDATA_API_KEY``; never logged."""
+        if self.twelvedata.api_key is not None:
+            return self.twelvedata.api_key.get_secret_value()
+        return os.environ.get("TWELVEDATA_API_KEY") or None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Resolve settings once; callers pass the result down instead of re-reading."""
+    return Settings(**overrides)

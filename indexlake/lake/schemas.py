@@ -1,0 +1,184 @@
+"""The data contract: every dataset's columns, types, key and partitioning.
+
+Partition columns live in the directory names (hive style, ``year=2024``) and not inside the
+files; readers that enable hive partitioning (DuckDB ``hive_partitioning = true``,
+``pyarrow.dataset(..., partitioning="hive")``, ``pandas.read_parquet(dir)``) get them back as
+columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A published dataset: its name, file schema, hive partition column and row key."""
+
+    name: str
+    schema: pa.Schema
+    partition: str
+    partition_type: pa.DataType
+    key: tuple[str, ...]
+    description: str
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+
+PRICES = Dataset(
+    name="prices",
+    schema=pa.schema(
+        [
+            ("date", pa.date32()),
+            ("symbol", pa.string()),
+            ("open", pa.float64()),
+            ("high", pa.float64()),
+            ("low", pa.float64()),
+            ("close", pa.float64()),
+            ("volume", pa.int64()),
+        ]
+    ),
+    partition="year",
+    partition_type=pa.int32(),
+    key=("symbol", "date"),
+    description="Daily split-adjusted OHLCV bars, one row per symbol and trading day "
+    "(benchmark included).",
+)
+
+MARKET_CAPS = Dataset(
+    name="market_caps",
+    schema=pa.schema(
+        [
+            ("date", pa.date32()),
+            ("symbol", pa.string()),
+            ("market_cap", pa.float64()),
+            ("source", pa.string()),
+        ]
+    ),
+    partition="year",
+    partition_type=pa.int32(),
+    key=("symbol", "date"),
+    description="Daily market capitalisation in USD; `source` says where it came from "
+    "(`market_cap` endpoint, `statistics` close x shares, or `configured` shares).",
+)
+
+INDEX_LEVELS = Dataset(
+    name="index_levels",
+    schema=pa.schema(
+        [
+            ("date", pa.date32()),
+            ("level", pa.float64()),
+            ("daily_return", pa.float64()),
+            ("divisor", pa.float64()),
+            ("constituents", pa.int32()),
+            ("is_rebalance", pa.bool_()),
+        ]
+    ),
+    partition="strategy_id",
+    partition_type=pa.string(),
+    key=("strategy_id", "date"),
+    description="Daily close level of each strategy's index (price return, divisor method).",
+)
+
+ALLOCATIONS = Dataset(
+    name="allocations",
+    schema=pa.schema(
+        [
+            ("date", pa.date32()),
+            ("symbol", pa.string()),
+            ("weight", pa.float64()),
+            ("index_shares", pa.float64()),
+            ("close", pa.float64()),
+        ]
+    ),
+    partition="strategy_id",
+    partition_type=pa.string(),
+    key=("strategy_id", "date", "symbol"),
+    description="Drifted constituent weights at each close (sum to 1 per strategy and day).",
+)
+
+REBALANCE_ORDERS = Dataset(
+    name="rebalance_orders",
+    schema=pa.schema(
+        [
+            ("rebalance_date", pa.date32()),
+            ("symbol", pa.string()),
+            ("side", pa.string()),
+            ("quantity", pa.float64()),
+            ("price", pa.float64()),
+            ("notional", pa.float64()),
+            ("weight_before", pa.float64()),
+            ("weight_after", pa.float64()),
+        ]
+    ),
+    partition="strategy_id",
+    partition_type=pa.string(),
+    key=("strategy_id", "rebalance_date", "symbol"),
+    description="Trades that take the model portfolio (strategy notional) from its drifted "
+    "holdings to the new target at each rebalance close; `notional` is unsigned USD.",
+)
+
+RISK_METRICS = Dataset(
+    name="risk_metrics",
+    schema=pa.schema(
+        [
+            ("subject", pa.string()),
+            ("symbol", pa.string()),
+            ("window", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("observations", pa.int32()),
+            ("annualised_return", pa.float64()),
+            ("annualised_volatility", pa.float64()),
+            ("sharpe", pa.float64()),
+            ("max_drawdown", pa.float64()),
+            ("beta", pa.float64()),
+            ("tracking_error", pa.float64()),
+            ("var_95_historical", pa.float64()),
+        ]
+    ),
+    partition="strategy_id",
+    partition_type=pa.string(),
+    key=("strategy_id", "subject", "window"),
+    description="Risk of each strategy (`subject = strategy`) and of its benchmark over the "
+    "same dates (`subject = benchmark`), for the full period and the trailing 252 days.",
+)
+
+DQ_RESULTS = Dataset(
+    name="dq_results",
+    schema=pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("validated_at", pa.timestamp("us", tz="UTC")),
+            ("partition", pa.string()),
+            ("suite", pa.string()),
+            ("expectation", pa.string()),
+            ("column", pa.string()),
+            ("success", pa.bool_()),
+            ("unexpected_count", pa.int64()),
+            ("element_count", pa.int64()),
+            ("sample", pa.string()),
+        ]
+    ),
+    partition="dataset",
+    partition_type=pa.string(),
+    key=("run_id", "dataset", "partition", "expectation", "column"),
+    description="One row per expectation evaluated on each batch before publishing.",
+)
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        PRICES,
+        MARKET_CAPS,
+        INDEX_LEVELS,
+        ALLOCATIONS,
+        REBALANCE_ORDERS,
+        RISK_METRICS,
+        DQ_RESULTS,
+    )
+}
