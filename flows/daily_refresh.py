@@ -1,0 +1,28 @@
+"""Daily refresh: land the trading days since the last landed one, then recompute outputs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect import flow
+
+from flows.pipeline import run_pipeline
+from indexlake.calendar import latest_completed_trading_day
+from indexlake.config import load_settings
+from indexlake.lake.query import query_frame
+from indexlake.pipeline.ranges import history_range
+from indexlake.pipeline.summary import RunSummary
+
+
+@flow(name="daily-refresh")
+def daily_refresh(strategies: list[str] | None = None) -> RunSummary:
+    """Fetch what is new since the last landed session (or the default history on first run)."""
+    settings = load_settings()
+    latest = latest_completed_trading_day()
+    landed = query_frame(settings.lake_root, "landed_rows")
+    last = landed.loc[landed["dataset"] == "prices", "last_date"].iloc[0]
+    if last is None or str(last) == "NaT":
+        start, end = history_range(latest, settings.history_years)
+    else:
+        start, end = last.date() + timedelta(days=1), latest
+    return run_pipeline(settings, start, end, strategy_ids=strategies, symbols=None, mode="all")

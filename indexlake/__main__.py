@@ -1,0 +1,3 @@
+from indexlake.cli import app
+
+app()

@@ -1,0 +1,206 @@
+"""The read API: strategies, levels, allocations, orders, risk and benchmark comparison.
+
+Read-only over the published Parquet lake (see :mod:`indexlake.api.lake`); it never opens the
+pipeline's DuckDB catalog, so it keeps answering while a pipeline run holds the write lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, HTTPException, Path as PathParam, Query
+
+from indexlake.api import models
+from indexlake.api.lake import LakeReader
+from indexlake.config import Settings
+from indexlake.lake.schemas import ALLOCATIONS, DATASETS, INDEX_LEVELS, REBALANCE_ORDERS, RISK_METRICS
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/v1"
+STRATEGY_DATASETS = (INDEX_LEVELS, ALLOCATIONS, REBALANCE_ORDERS, RISK_METRICS)
+
+StrategyId = Annotated[str, PathParam(description="Strategy id, e.g. `us_top50_capped`.")]
+StartDate = Annotated[dt.date | None, Query(description="First date (ISO), inclusive.")]
+EndDate = Annotated[dt.date | None, Query(description="Last date (ISO), inclusive.")]
+
+
+@dataclass(frozen=True)
+class StrategyInfo:
+    """What the strategy files say about a strategy (the data only knows its id)."""
+
+    id: str
+    name: str | None
+    description: str | None
+    benchmark: str
+
+
+def load_strategy_info(directory: Path) -> dict[str, StrategyInfo]:
+    """Strategy metadata by id from the strategy files; empty if there are none or they fail."""
+    if not Path(directory).is_dir():
+        return {}
+    try:
+        from indexlake.methodology.strategy import load_strategies
+    except ImportError:
+        return {}
+    try:
+        strategies = load_strategies(directory)
+    except (ValueError, OSError) as exc:
+        # The API serves published data; a broken strategy file must not take it down.
+        log.warning("strategy files unusable, serving ids from the data only: %s", exc)
+        return {}
+    return {
+        s.id: StrategyInfo(id=s.id, name=s.name, description=s.description, benchmark=s.benchmark)
+        for s in strategies
+    }
+
+
+def _check_range(start: dt.date | None, end: dt.date | None) -> None:
+    """422 (in FastAPI's error shape) when start is after end."""
+    if start is not None and end is not None and start > end:
+        msg = f"start ({start.isoformat()}) is after end ({end.isoformat()})"
+        raise HTTPException(
+            status_code=422,
+            detail=[
+                {"type": "date_range", "loc": ["query", "start"], "msg": msg, "input": str(start)},
+                {"type": "date_range", "loc": ["query", "end"], "msg": msg, "input": str(end)},
+            ],
+        )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The FastAPI application serving the lake under ``settings.lake_root``."""
+    reader = LakeReader(settings.lake_root)
+    app = FastAPI(
+        title="indexlake",
+        summary="Custom equity index levels, allocations, orders and risk (read-only).",
+        version="1",
+    )
+    app.state.settings = settings
+    app.state.reader = reader
+    v1 = APIRouter(prefix=API_PREFIX, tags=["strategies"])
+
+    def require_strategy(strategy_id: str) -> dict[str, StrategyInfo]:
+        """The strategy files' metadata, after a 404 if neither files nor data know the id."""
+        info = load_strategy_info(settings.strategies_dir)
+        known = set(info)
+        for dataset in STRATEGY_DATASETS:
+            known |= reader.partitions(dataset)
+        if strategy_id not in known:
+            listing = ", ".join(sorted(known)) or "none published yet"
+            raise HTTPException(404, detail=f"unknown strategy {strategy_id!r}; known: {listing}")
+        return info
+
+    @app.get("/health", response_model=models.Health, tags=["service"])
+    def health() -> models.Health:
+        """Liveness, lake root, latest published date and the datasets present."""
+        latest = reader.latest_date()
+        return models.Health(
+            status="ok" if latest is not None else "empty",
+            lake_root=str(settings.lake_root),
+            latest_date=latest,
+            datasets=reader.datasets_present(list(DATASETS.values())),
+        )
+
+    @v1.get("/strategies", response_model=list[models.StrategySummary])
+    def strategies() -> list[models.StrategySummary]:
+        """Every strategy with published levels or a strategy file, sorted by id."""
+        info = load_strategy_info(settings.strategies_dir)
+        published = {row["strategy_id"]: row for row in reader.strategy_summaries()}
+        out = []
+        for strategy_id in sorted(set(info) | set(published)):
+            meta = info.get(strategy_id)
+            row = published.get(strategy_id, {})
+            out.append(
+                models.StrategySummary(
+                    id=strategy_id,
+                    name=meta.name if meta else None,
+                    description=meta.description if meta else None,
+                    benchmark=meta.benchmark if meta else settings.benchmark,
+                    first_date=row.get("first_date"),
+                    last_date=row.get("last_date"),
+                    latest_level=row.get("latest_level"),
+                )
+            )
+        return out
+
+    @v1.get("/strategies/{strategy_id}/levels", response_model=models.Levels)
+    def levels(strategy_id: StrategyId, start: StartDate = None, end: EndDate = None):
+        """Daily index levels between start and end (default: the full history)."""
+        _check_range(start, end)
+        require_strategy(strategy_id)
+        rows = reader.levels(strategy_id, start, end)
+        return models.Levels(strategy_id=strategy_id, start=start, end=end, levels=rows)
+
+    @v1.get("/strategies/{strategy_id}/allocations", response_model=models.Allocations)
+    def allocations(
+        strategy_id: StrategyId,
+        date: Annotated[
+            dt.date | None,
+            Query(description="Allocation date (ISO); a non-trading day serves the one before."),
+        ] = None,
+    ):
+        """Drifted weights on the latest allocation date on or before ``date`` (default latest)."""
+        require_strategy(strategy_id)
+        rows = reader.allocations(strategy_id, date)
+        if not rows:
+            when = f" on or before {date.isoformat()}" if date else ""
+            raise HTTPException(404, detail=f"no allocations for {strategy_id!r}{when}")
+        return models.Allocations(
+            strategy_id=strategy_id, requested_date=date, date=rows[0]["date"], holdings=rows
+        )
+
+    @v1.get("/strategies/{strategy_id}/orders", response_model=models.Orders)
+    def orders(
+        strategy_id: StrategyId,
+        rebalance_date: Annotated[
+            dt.date | None,
+            Query(description="Rebalance date (ISO); serves the latest rebalance on or before."),
+        ] = None,
+    ):
+        """Orders of the latest rebalance on or before ``rebalance_date`` (default latest)."""
+        require_strategy(strategy_id)
+        rows = reader.orders(strategy_id, rebalance_date)
+        if not rows:
+            when = f" on or before {rebalance_date.isoformat()}" if rebalance_date else ""
+            raise HTTPException(404, detail=f"no rebalance orders for {strategy_id!r}{when}")
+        return models.Orders(
+            strategy_id=strategy_id,
+            requested_date=rebalance_date,
+            rebalance_date=rows[0]["rebalance_date"],
+            orders=rows,
+        )
+
+    @v1.get("/strategies/{strategy_id}/risk", response_model=models.Risk)
+    def risk(strategy_id: StrategyId):
+        """Risk metrics of the strategy and its benchmark, full period and trailing 252 days."""
+        require_strategy(strategy_id)
+        return models.Risk(strategy_id=strategy_id, metrics=reader.risk(strategy_id))
+
+    @v1.get("/strategies/{strategy_id}/vs-benchmark", response_model=models.VsBenchmark)
+    def vs_benchmark(strategy_id: StrategyId, start: StartDate = None, end: EndDate = None):
+        """Strategy level vs benchmark close on common dates, both rebased to 100 at the first."""
+        _check_range(start, end)
+        info = require_strategy(strategy_id)
+        symbol = info[strategy_id].benchmark if strategy_id in info else settings.benchmark
+        rows = reader.vs_benchmark(strategy_id, symbol, start, end)
+        return models.VsBenchmark(
+            strategy_id=strategy_id,
+            benchmark=symbol,
+            base_date=rows[0]["date"] if rows else None,
+            points=rows,
+        )
+
+    app.include_router(v1)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run the API under uvicorn on ``settings.api.host``/``port`` until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port)

@@ -1,0 +1,178 @@
+"""The ``indexlake`` command: run the pipeline, serve the sandbox and the read API, start it all.
+
+The CLI is the edge: it resolves settings once and hands them on. Commands that run flows
+import the ``flows`` package when they run, so ``indexlake --help`` stays fast and the
+library itself never imports Prefect.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indexlake.config import load_settings
+
+app = typer.Typer(
+    help="indexlake: custom equity indexes from daily prices and market caps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _prefect_home() -> Path:
+    """Prefect state lives in ./.prefect unless PREFECT_HOME says otherwise."""
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(Path(".prefect").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _run_flow(name: str, **params: object) -> None:
+    """Run a flow against a real local Prefect server and print the run summary."""
+    from indexlake.methodology.strategy import StrategyFileError
+    from indexlake.pipeline.ranges import RangeError
+    from indexlake.pipeline.summary import render_text
+    from indexlake.quality.runner import ValidationFailed
+    from indexlake.services import prefect_server
+    from indexlake.sources.factory import SourceConfigError
+
+    with prefect_server(_prefect_home()) as api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+        if name == "backfill":
+            from flows.backfill import backfill as flow
+        else:
+            from flows.daily_refresh import daily_refresh as flow
+        t0 = time.perf_counter()
+        try:
+            run = flow(**params)
+        except (RangeError, StrategyFileError, SourceConfigError, ValidationFailed) as exc:
+            _fail(str(exc))
+        typer.echo("")
+        typer.echo(render_text(run))
+        typer.echo(f"done in {time.perf_counter() - t0:.1f}s (Prefect API {api_url})")
+
+
+@app.command()
+def demo(
+    years: Annotated[int | None, typer.Option(help="Years of history (default: settings).")] = None,
+) -> None:
+    """Backfill the default history on the built-in sandbox market and compute everything."""
+    from indexlake.calendar import latest_completed_trading_day
+    from indexlake.pipeline.ranges import history_range
+
+    settings = load_settings()
+    if settings.provider != "sandbox":
+        _fail("demo runs on the built-in sandbox: unset INDEXLAKE_PROVIDER / provider")
+    start, end = history_range(latest_completed_trading_day(), years or settings.history_years)
+    _run_flow("backfill", start=start, end=end, mode="all")
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option(help="First date, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option(help="Last date, YYYY-MM-DD.")],
+    strategy: Annotated[list[str] | None, typer.Option(help="Strategy id (repeatable).")] = None,
+    symbol: Annotated[list[str] | None, typer.Option(help="Only fetch these symbols.")] = None,
+    mode: Annotated[str, typer.Option(help="missing | all")] = "missing",
+) -> None:
+    """Land [start, end] and recompute outputs (the same flow as the backfill deployment)."""
+    try:
+        d0, d1 = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as exc:
+        _fail(f"--start/--end must be YYYY-MM-DD: {exc}")
+    if mode not in ("missing", "all"):
+        _fail(f"--mode must be 'missing' or 'all', not {mode!r}")
+    _run_flow(
+        "backfill",
+        start=d0,
+        end=d1,
+        strategies=strategy or None,
+        symbols=symbol or None,
+        mode=mode,
+    )
+
+
+@app.command()
+def refresh() -> None:
+    """Land the sessions since the last landed one and recompute outputs."""
+    _run_flow("daily_refresh")
+
+
+@app.command()
+def strategies() -> None:
+    """Check every strategy file and list the strategies."""
+    from indexlake.methodology.strategy import StrategyFileError, load_strategies
+
+    settings = load_settings()
+    try:
+        found = load_strategies(settings.strategies_dir)
+    except StrategyFileError as exc:
+        _fail(str(exc))
+    for s in found:
+        typer.echo(f"{s.id:<20} {s.rebalance:<10} {s.name}")
+
+
+@app.command()
+def catalog() -> None:
+    """(Re)build the DuckDB catalog of views over the lake."""
+    from indexlake.lake.catalog import build_catalog
+
+    settings = load_settings()
+    rebuilt = build_catalog(settings.lake_root, settings.catalog_path)
+    typer.echo(f"{settings.catalog_path}: {'rebuilt' if rebuilt else 'up to date'}")
+
+
+@app.command()
+def api() -> None:
+    """Serve the read API (OpenAPI at /docs)."""
+    from indexlake.api.app import serve
+
+    serve(load_settings())
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8001,
+) -> None:
+    """Serve the sandbox market as a Twelve-Data-compatible API until Ctrl-C."""
+    from indexlake.sources.sandbox.market import SandboxMarket
+    from indexlake.sources.sandbox.server import serve_sandbox
+
+    settings = load_settings()
+    market = SandboxMarket(seed=settings.sandbox.seed, n_symbols=settings.sandbox.n_symbols)
+    with serve_sandbox(
+        market,
+        host=settings.sandbox.host,
+        port=port,
+        credits_per_minute=settings.sandbox.credits_per_minute,
+    ) as url:
+        typer.echo(f"sandbox market at {url} (Ctrl-C to stop)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+def up() -> None:
+    """Start the Prefect server, serve the deployments of prefect.yaml and the read API."""
+    from indexlake.services import run_stack
+
+    settings = load_settings()
+    sys.exit(run_stack(_prefect_home(), settings.api.host, settings.api.port))
+
+
+if __name__ == "__main__":
+    app()

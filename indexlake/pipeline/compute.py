@@ -1,0 +1,94 @@
+"""Compute: index levels, allocations, orders and risk of each strategy from the landed lake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from indexlake.lake.partitions import write_partition
+from indexlake.lake.query import query_frame
+from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS, RISK_METRICS
+from indexlake.methodology.engine import compute_index
+from indexlake.methodology.strategy import Strategy
+from indexlake.risk.metrics import risk_metrics
+
+# Every landed date is used: strategies are recomputed over the whole history each run.
+ALL_DATES = (date(1900, 1, 1), date(2100, 12, 31))
+
+
+@dataclass
+class Panel:
+    """Wide daily closes and market caps of the universe plus benchmark closes."""
+
+    closes: pd.DataFrame
+    market_caps: pd.DataFrame
+    benchmarks: pd.DataFrame
+
+
+def _wide(long: pd.DataFrame, value: str, symbols: list[str]) -> pd.DataFrame:
+    if long.empty:
+        return pd.DataFrame(columns=symbols, index=pd.DatetimeIndex([], name="date"), dtype=float)
+    wide = long.pivot(index="date", columns="symbol", values=value)
+    wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index), name="date")
+    wide.columns.name = None
+    return wide.reindex(columns=[s for s in symbols if s in wide.columns]).astype(float)
+
+
+def load_panel(lake_root: Path, symbols: list[str], benchmarks: list[str]) -> Panel:
+    """Read the universe's closes and market caps, and the benchmarks' closes, from the lake."""
+    lo, hi = ALL_DATES
+    prices = query_frame(
+        lake_root, "panel_prices", {"symbols": [*symbols, *benchmarks], "start": lo, "end": hi}
+    )
+    caps = query_frame(lake_root, "panel_market_caps", {"symbols": symbols, "start": lo, "end": hi})
+    closes = _wide(prices[prices["symbol"].isin(symbols)], "close", symbols)
+    bench = _wide(prices[prices["symbol"].isin(benchmarks)], "close", benchmarks)
+    market_caps = _wide(caps, "market_cap", symbols).reindex(index=closes.index)
+    return Panel(closes=closes, market_caps=market_caps, benchmarks=bench)
+
+
+@dataclass
+class StrategyOutputs:
+    """Everything published for one strategy."""
+
+    strategy_id: str
+    levels: pd.DataFrame
+    allocations: pd.DataFrame
+    orders: pd.DataFrame
+    risk: pd.DataFrame
+
+
+def compute_strategy(strategy: Strategy, panel: Panel) -> StrategyOutputs:
+    """Run the index engine and the risk metrics for one strategy."""
+    result = compute_index(strategy, panel.closes, panel.market_caps)
+    if strategy.benchmark not in panel.benchmarks.columns:
+        raise ValueError(
+            f"strategy {strategy.id}: benchmark {strategy.benchmark!r} has no landed prices"
+        )
+    levels = result.levels.set_index("date")["level"]
+    bench = panel.benchmarks[strategy.benchmark].reindex(levels.index)
+    risk = risk_metrics(levels, bench, benchmark_symbol=strategy.benchmark)
+    return StrategyOutputs(
+        strategy_id=strategy.id,
+        levels=result.levels,
+        allocations=result.allocations,
+        orders=result.orders,
+        risk=risk,
+    )
+
+
+def publish_outputs(lake_root: Path, outputs: StrategyOutputs) -> dict[str, int]:
+    """Replace the strategy's partition in every output dataset; returns rows per dataset."""
+    written = {}
+    for dataset, frame in (
+        (INDEX_LEVELS, outputs.levels),
+        (ALLOCATIONS, outputs.allocations),
+        (REBALANCE_ORDERS, outputs.orders),
+        (RISK_METRICS, outputs.risk),
+    ):
+        write_partition(lake_root, dataset, outputs.strategy_id, frame)
+        written[dataset.name] = len(frame)
+    return written

@@ -1,0 +1,146 @@
+"""Ingest: fetch a chunk from a source, land it in staging, and publish it into the lake.
+
+Fetched rows are landed first as staging files (``<data_dir>/staging/<run_id>/...``) so that a
+batch that fails validation is kept for inspection and never reaches the published lake.
+Publishing replaces exactly the (symbols x dates) slice that was fetched, partition by
+partition, so a re-run of the same range is idempotent and rows outside it are kept.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from indexlake.lake.partitions import (
+    merge_range,
+    read_partition,
+    table_to_frame,
+    to_table,
+    write_file_atomic,
+    write_partition,
+)
+from indexlake.lake.query import query_frame
+from indexlake.lake.schemas import DATASETS, MARKET_CAPS, PRICES
+from indexlake.sources.base import Source, SymbolError
+
+Mode = Literal["missing", "all"]
+
+
+@dataclass
+class StagedBatch:
+    """One fetched chunk of one dataset, landed in staging and not yet published."""
+
+    dataset: str
+    start: date
+    end: date
+    symbols: list[str]
+    path: Path
+    rows: int
+    errors: list[SymbolError] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.start}..{self.end}"
+
+    @property
+    def replace_symbols(self) -> list[str]:
+        """Symbols whose slice may be replaced: those fetched without an error."""
+        failed = {e.symbol for e in self.errors}
+        return [s for s in self.symbols if s not in failed]
+
+
+def staging_dir(data_dir: Path, run_id: str) -> Path:
+    """Where one run lands its fetched batches before validation."""
+    return Path(data_dir) / "staging" / run_id
+
+
+def symbols_to_fetch(
+    lake_root: Path, symbols: list[str], start: date, end: date, mode: Mode
+) -> list[str]:
+    """Symbols to fetch for [start, end]: all of them, or those with no landed rows there."""
+    if mode == "all":
+        return list(symbols)
+    landed = query_frame(lake_root, "landed_coverage", {"start": start, "end": end})
+    present = set(landed["symbol"])
+    return [s for s in symbols if s not in present]
+
+
+def _stage(frame: pd.DataFrame, dataset: str, path: Path) -> int:
+    table = to_table(frame, DATASETS[dataset])
+    write_file_atomic(table, path)
+    return table.num_rows
+
+
+def ingest_chunk(
+    source: Source,
+    data_dir: Path,
+    run_id: str,
+    symbols: list[str],
+    benchmark: str,
+    start: date,
+    end: date,
+) -> list[StagedBatch]:
+    """Fetch prices (symbols + benchmark) and market caps (symbols) and land them in staging."""
+    stage = staging_dir(data_dir, run_id)
+    label = f"{start}_{end}"
+    price_symbols = [*symbols, benchmark] if benchmark not in symbols else list(symbols)
+    prices = source.fetch_prices(price_symbols, start, end)
+    caps = source.fetch_market_caps(symbols, start, end) if symbols else None
+    batches = [
+        StagedBatch(
+            dataset=PRICES.name,
+            start=start,
+            end=end,
+            symbols=price_symbols,
+            path=stage / PRICES.name / f"{label}.parquet",
+            rows=_stage(prices.frame, PRICES.name, stage / PRICES.name / f"{label}.parquet"),
+            errors=list(prices.errors),
+        )
+    ]
+    if caps is not None:
+        path = stage / MARKET_CAPS.name / f"{label}.parquet"
+        batches.append(
+            StagedBatch(
+                dataset=MARKET_CAPS.name,
+                start=start,
+                end=end,
+                symbols=list(symbols),
+                path=path,
+                rows=_stage(caps.frame, MARKET_CAPS.name, path),
+                errors=list(caps.errors),
+            )
+        )
+    return batches
+
+
+def read_staged(batch: StagedBatch) -> pd.DataFrame:
+    """The staged rows of a batch, typed as the dataset."""
+    return table_to_frame(pq.read_table(batch.path, schema=DATASETS[batch.dataset].schema))
+
+
+def publish_batch(lake_root: Path, batch: StagedBatch) -> int:
+    """Merge a validated batch into its year partitions; returns rows written."""
+    dataset = DATASETS[batch.dataset]
+    frame = read_staged(batch)
+    frame = frame[frame["symbol"].isin(batch.replace_symbols)]
+    years = range(batch.start.year, batch.end.year + 1)
+    for year in years:
+        lo, hi = max(batch.start, date(year, 1, 1)), min(batch.end, date(year, 12, 31))
+        part = frame[pd.to_datetime(frame["date"]).dt.year == year]
+        existing = read_partition(lake_root, dataset, year)
+        if existing.empty and part.empty:
+            continue
+        merged = merge_range(existing, part, batch.replace_symbols, lo, hi)
+        write_partition(lake_root, dataset, year, merged)
+    return len(frame)
+
+
+def clear_staging(data_dir: Path, run_id: str) -> None:
+    """Remove a run's staging files once everything in them is published."""
+    shutil.rmtree(staging_dir(data_dir, run_id), ignore_errors=True)

@@ -1,0 +1,347 @@
+"""Validate a pandas frame against a Great Expectations suite kept as JSON in ``expectations/``.
+
+Great Expectations is imported lazily (it takes seconds) and one ephemeral context is reused per
+process. Results become plain dataclasses that tell bad data (an expectation failed) from a
+broken check (the expectation itself raised), and convert to the ``dq_results`` dataset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from indexlake.lake.schemas import DQ_RESULTS
+
+if TYPE_CHECKING:
+    from great_expectations.core.batch_definition import BatchDefinition
+
+SEVERITIES = ("critical", "warning")
+DEFAULT_SEVERITY = "critical"
+SAMPLE_ROWS = 5
+
+_CONTEXT_LOCK = threading.Lock()
+_BATCH_DEFINITION: BatchDefinition | None = None
+
+
+@dataclass
+class ExpectationOutcome:
+    """The result of one expectation on one batch."""
+
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int
+    element_count: int
+    sample: list[dict] = field(default_factory=list)
+    severity: str = DEFAULT_SEVERITY
+    broken: str | None = None
+    observed_value: Any = None
+
+    @property
+    def fails_batch(self) -> bool:
+        """True if this outcome makes the whole batch fail (critical failure or broken check)."""
+        return self.broken is not None or (not self.success and self.severity == "critical")
+
+    def describe(self) -> str:
+        """One human-readable line (plus example rows) for a failing or broken outcome."""
+        target = f"{self.expectation}({self.column})" if self.column else self.expectation
+        if self.broken is not None:
+            return f"broken check {target} [{self.severity}]: {self.broken}"
+        if self.unexpected_count or self.sample:
+            what = f"{self.unexpected_count} of {self.element_count} rows unexpected"
+        else:
+            what = f"observed {self.observed_value!r} on {self.element_count} rows"
+        lines = [f"{target} [{self.severity}]: {what}"]
+        lines += [f"      e.g. {json.dumps(row)}" for row in self.sample]
+        return "\n".join(lines)
+
+
+@dataclass
+class ValidationReport:
+    """All expectation outcomes of one suite on one dataset partition."""
+
+    suite: str
+    dataset: str
+    partition: str
+    outcomes: list[ExpectationOutcome]
+
+    @property
+    def success(self) -> bool:
+        """False if any critical expectation failed or any check is broken."""
+        return not any(o.fails_batch for o in self.outcomes)
+
+    def failure_message(self) -> str:
+        """Name the suite, each failing expectation and column, its count and example rows."""
+        where = f"suite '{self.suite}' on {self.dataset} partition {self.partition}"
+        if self.success:
+            return f"Validation of {where} passed ({len(self.outcomes)} expectations)."
+        failing = [o for o in self.outcomes if o.fails_batch]
+        warnings = [o for o in self.outcomes if not o.success and not o.fails_batch]
+        lines = [f"Validation of {where} failed: {len(failing)} of {len(self.outcomes)} checks"]
+        lines += [f"  - {o.describe()}" for o in failing]
+        if warnings:
+            lines.append("  warnings (do not fail the batch):")
+            lines += [f"  - {o.describe()}" for o in warnings]
+        return "\n".join(lines)
+
+    def to_frame(self, run_id: str, validated_at: dt.datetime) -> pd.DataFrame:
+        """Rows of the ``dq_results`` dataset (without its ``dataset`` partition column)."""
+        stamp = pd.Timestamp(validated_at)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        n = len(self.outcomes)
+        frame = pd.DataFrame(
+            {
+                "run_id": pd.Series([run_id] * n, dtype="str"),
+                "validated_at": pd.Series([stamp] * n, dtype="datetime64[us, UTC]"),
+                "partition": pd.Series([self.partition] * n, dtype="str"),
+                "suite": pd.Series([self.suite] * n, dtype="str"),
+                "expectation": pd.Series([o.expectation for o in self.outcomes], dtype="str"),
+                "column": pd.Series([o.column for o in self.outcomes], dtype="str"),
+                "success": pd.Series([o.success for o in self.outcomes], dtype="bool"),
+                "unexpected_count": pd.Series(
+                    [o.unexpected_count for o in self.outcomes], dtype="int64"
+                ),
+                "element_count": pd.Series([o.element_count for o in self.outcomes], dtype="int64"),
+                "sample": pd.Series([_sample_json(o) for o in self.outcomes], dtype="str"),
+            }
+        )
+        return frame[DQ_RESULTS.columns]
+
+
+class ValidationFailed(Exception):
+    """Raised when one or more batches fail validation; ``.reports`` holds every report."""
+
+    def __init__(self, reports: list[ValidationReport]) -> None:
+        self.reports = list(reports)
+        failed = [r for r in self.reports if not r.success] or self.reports
+        super().__init__("\n\n".join(r.failure_message() for r in failed))
+
+
+def raise_if_failed(reports: list[ValidationReport]) -> None:
+    """Raise ``ValidationFailed`` carrying all reports if any of them failed."""
+    if any(not r.success for r in reports):
+        raise ValidationFailed(reports)
+
+
+def load_suite(path: Path) -> dict:
+    """The suite JSON at ``path``, checked for shape; a malformed file raises ``ValueError``."""
+    path = Path(path)
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"expectation suite {path}: cannot read: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"expectation suite {path}: not valid JSON: {exc}") from exc
+    problems = _suite_problems(suite)
+    if problems:
+        raise ValueError(f"expectation suite {path} is malformed: " + "; ".join(problems))
+    return suite
+
+
+def validate_frame(
+    frame: pd.DataFrame, suite_path: Path, *, dataset: str, partition: str
+) -> ValidationReport:
+    """Validate ``frame`` against the suite at ``suite_path`` and report every expectation."""
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.validator.v1_validator import Validator
+
+    suite_json = load_suite(suite_path)
+    try:
+        suite = ExpectationSuite(**suite_json)
+    except Exception as exc:
+        raise ValueError(f"expectation suite {suite_path}: rejected by GX: {exc}") from exc
+
+    original = frame.reset_index(drop=True)
+    batch_definition = _batch_definition()
+    validator = Validator(
+        batch_definition=batch_definition,
+        batch_parameters={"dataframe": _fast_frame(original)},
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": SAMPLE_ROWS,
+            "return_unexpected_index_query": False,
+        },
+    )
+    results = validator.validate_expectation_suite(suite).results
+
+    order = {_config_key(c.type, c.kwargs): i for i, c in enumerate(suite.expectation_configurations)}
+    outcomes = sorted(
+        (_outcome(r, original) for r in results),
+        key=lambda o: order.get(o[0], len(order)),
+    )
+    return ValidationReport(
+        suite=suite.name, dataset=dataset, partition=partition, outcomes=[o[1] for o in outcomes]
+    )
+
+
+def _batch_definition() -> BatchDefinition:
+    """The process-wide whole-dataframe batch definition on one quiet ephemeral context."""
+    global _BATCH_DEFINITION
+    with _CONTEXT_LOCK:
+        if _BATCH_DEFINITION is None:
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            asset = context.data_sources.add_pandas("indexlake").add_dataframe_asset("frame")
+            _BATCH_DEFINITION = asset.add_batch_definition_whole_dataframe("whole_frame")
+        return _BATCH_DEFINITION
+
+
+def _fast_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with object columns of dates as datetime64 (GX's null and duplicate scans are
+    several times faster on them); values and positions are unchanged."""
+    converted = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object or column.empty:
+            continue
+        first = column.iloc[0]
+        if isinstance(first, dt.date) and not isinstance(first, dt.datetime):
+            try:
+                converted[name] = pd.to_datetime(column)
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return frame.assign(**converted) if converted else frame
+
+
+def _config_key(expectation_type: str, kwargs: dict) -> str:
+    """A key matching a suite expectation to its result (GX adds ``batch_id`` and reorders)."""
+    clean = {k: v for k, v in kwargs.items() if k != "batch_id"}
+    return expectation_type + json.dumps(clean, sort_keys=True, default=str)
+
+
+def _outcome(result: Any, frame: pd.DataFrame) -> tuple[str, ExpectationOutcome]:
+    """Convert one GX ``ExpectationValidationResult`` into an outcome (and its suite key)."""
+    config = result.expectation_config
+    kwargs = dict(config.kwargs)
+    meta = config.meta or {}
+    severity = str(meta.get("severity") or _native_severity(config) or DEFAULT_SEVERITY)
+    details = result.result or {}
+    broken = _exception_text(result.exception_info)
+    indexes = details.get("partial_unexpected_index_list") or []
+    return _config_key(config.type, kwargs), ExpectationOutcome(
+        expectation=config.type,
+        column=_column_of(kwargs),
+        success=bool(result.success) and broken is None,
+        unexpected_count=int(details.get("unexpected_count") or 0),
+        element_count=int(details.get("element_count", len(frame))),
+        sample=_sample_rows(frame, indexes),
+        severity=severity,
+        broken=broken,
+        observed_value=_jsonable(details.get("observed_value")),
+    )
+
+
+def _native_severity(config: Any) -> str | None:
+    """GX 1.x's own ``severity`` field on the expectation, if set to something other than
+    its default (the suite's ``meta.severity`` wins)."""
+    value = getattr(config, "severity", None)
+    value = getattr(value, "value", value)
+    return None if not value or value == DEFAULT_SEVERITY else "warning"
+
+
+def _column_of(kwargs: dict) -> str | None:
+    """The column, column pair or column list an expectation looks at, comma-joined."""
+    if "column" in kwargs:
+        return str(kwargs["column"])
+    if "column_A" in kwargs and "column_B" in kwargs:
+        return f"{kwargs['column_A']},{kwargs['column_B']}"
+    if "column_list" in kwargs:
+        return ",".join(str(c) for c in kwargs["column_list"])
+    return None
+
+
+def _exception_text(info: Any) -> str | None:
+    """The exception message of a check that raised, or None. GX reports either one flat
+    dict or a dict of them keyed by metric."""
+    if not info:
+        return None
+    entries = [info] if "raised_exception" in info else list(info.values())
+    messages = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        message = entry.get("exception_message")
+        if entry.get("raised_exception") or message:
+            messages.append(str(message or "exception raised"))
+    return "; ".join(dict.fromkeys(messages)) or None
+
+
+def _sample_rows(frame: pd.DataFrame, indexes: list) -> list[dict]:
+    """Whole rows at the given positions of ``frame``, as JSON-able dicts."""
+    positions = [int(i) for i in indexes[:SAMPLE_ROWS] if isinstance(i, int | np.integer)]
+    positions = [p for p in positions if 0 <= p < len(frame)]
+    rows = frame.iloc[positions].to_dict(orient="records")
+    return [{str(k): _jsonable(v) for k, v in row.items()} for row in rows]
+
+
+def _jsonable(value: Any) -> Any:
+    """A JSON-friendly version of a cell: ISO dates, plain numbers, None for missing."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _sample_json(outcome: ExpectationOutcome) -> str:
+    """The ``sample`` column: example rows, or the error of a broken check."""
+    if outcome.broken is not None:
+        return json.dumps([{"error": outcome.broken}])
+    return json.dumps(outcome.sample)
+
+
+def _suite_problems(suite: Any) -> list[str]:
+    """What is wrong with a parsed suite JSON (empty when it is well formed)."""
+    if not isinstance(suite, dict):
+        return [f"top level must be an object, got {type(suite).__name__}"]
+    problems = []
+    if not isinstance(suite.get("name"), str) or not suite.get("name"):
+        problems.append("'name' must be a non-empty string")
+    expectations = suite.get("expectations")
+    if not isinstance(expectations, list):
+        return [*problems, "'expectations' must be a list"]
+    for i, item in enumerate(expectations):
+        where = f"expectations[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where} must be an object")
+            continue
+        if not isinstance(item.get("type"), str) or not item["type"].startswith("expect_"):
+            problems.append(f"{where}.type must be an expectation name like 'expect_...'")
+        if not isinstance(item.get("kwargs", {}), dict):
+            problems.append(f"{where}.kwargs must be an object")
+        meta = item.get("meta", {})
+        if not isinstance(meta, dict):
+            problems.append(f"{where}.meta must be an object")
+        elif meta.get("severity", DEFAULT_SEVERITY) not in SEVERITIES:
+            problems.append(f"{where}.meta.severity must be one of {', '.join(SEVERITIES)}")
+    return problems

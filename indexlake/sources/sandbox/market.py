@@ -1,0 +1,473 @@
+"""A deterministic synthetic daily equity market on the NYSE calendar (the sandbox's data).
+
+Model, per weekday *slot* from ORIGIN to HORIZON_END (holidays are slots that are not served, so
+their moves fold into the next session and a date's values never depend on how far the
+exchange calendar currently reaches):
+
+* market factor: Student-t innovations with GARCH(1,1) variance (volatility clustering);
+* 11 sector factors: Student-t, scaled by the market's volatility regime;
+* per symbol: beta to market and sector plus a fat-tailed idiosyncratic term, log-price
+  reflected at $1 so prices stay positive; OHLC around the close; integer volumes;
+* shares outstanding drift monthly; 2:1 / 3:1 splits multiply the share count, and served prices
+  and volumes are adjusted for every split in the horizon (so they never depend on `as_of`).
+
+Every symbol draws from its own `SeedSequence(seed, spawn_key=...)` stream, so symbol *i*'s
+history is identical for any `n_symbols > i`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from indexlake.calendar import latest_completed_trading_day, trading_days
+from indexlake.sources.base import empty_market_caps, empty_prices
+
+SECTORS: tuple[str, ...] = (
+    "Communication Services",
+    "Consumer Discretionary",
+    "Consumer Staples",
+    "Energy",
+    "Financials",
+    "Health Care",
+    "Industrials",
+    "Information Technology",
+    "Materials",
+    "Real Estate",
+    "Utilities",
+)
+_NAME_SUFFIX = ("Holdings", "Group", "Corp", "Industries", "Systems", "Partners", "Technologies")
+_CONSONANTS = np.array(list("BCDFGHJKLMNPRSTVWXZ"))
+_VOWELS = np.array(list("AEIOU"))
+_CLUSTERS = np.array(["BR", "CR", "DR", "FL", "GR", "KR", "PL", "PR", "ST", "TR", "SL", "SN"])
+
+# Stream namespaces for SeedSequence spawn keys: one stream per factor / symbol.
+_MARKET, _SECTOR, _SYMBOL, _TICKER, _BENCH = 0, 1, 2, 3, 4
+TRADING_DAYS_PER_YEAR = 252
+_MARKET_VOL = 0.010  # long-run daily volatility of the market factor
+_GARCH_ALPHA, _GARCH_BETA = 0.08, 0.90
+_PRICE_FLOOR = 1.0  # USD; log-prices are reflected here
+_DECIMALS = 5  # the vendor serves five decimals
+
+
+class Bars(NamedTuple):
+    """One symbol's daily bars as arrays (dates as datetime64[D])."""
+
+    date: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    shares: np.ndarray  # actual (unadjusted) shares outstanding
+    factor: np.ndarray  # split factor: unadjusted price = adjusted price x factor
+    market_cap: np.ndarray  # USD, unadjusted close x actual shares, whole dollars
+
+
+@dataclass(frozen=True)
+class _Profile:
+    symbol: str
+    name: str
+    sector: str | None
+    exchange: str
+    mic_code: str
+    type: str
+    listed: date
+    delisted: date | None
+
+
+def _t(rng: np.random.Generator, dof: float, size: int) -> np.ndarray:
+    """Student-t draws scaled to unit variance."""
+    return rng.standard_t(dof, size) / np.sqrt(dof / (dof - 2.0))
+
+
+def _stream(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+class SandboxMarket:
+    """Synthetic daily prices, shares and market caps for a seeded universe plus SPX and SPY."""
+
+    ORIGIN = date(2000, 1, 3)
+    HORIZON_END = date(2030, 12, 31)
+    BENCHMARK = "SPX"
+    ETF = "SPY"
+    BENCHMARKS: tuple[str, ...] = ("SPX", "SPY")
+
+    def __init__(self, seed: int = 42, n_symbols: int = 100, as_of: date | None = None) -> None:
+        if n_symbols < 1:
+            raise ValueError("n_symbols must be at least 1")
+        self.seed = seed
+        self.n_symbols = n_symbols
+        self.as_of = as_of if as_of is not None else latest_completed_trading_day()
+        self.symbols: list[str] = self._tickers(n_symbols)
+        self._index = {s: i for i, s in enumerate(self.symbols)}
+        self._cache: dict[str, Bars] = {}
+        self._profiles: dict[str, _Profile] = {}
+        self._split_dates: dict[str, list[tuple[date, float]]] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"SandboxMarket(seed={self.seed}, n_symbols={self.n_symbols}, as_of={self.as_of})"
+
+    # ---- universe -------------------------------------------------------------------------
+    def _tickers(self, n: int) -> list[str]:
+        taken = set(self.BENCHMARKS) | {"IVV", "VOO"}
+        out: list[str] = []
+        for i in range(n):
+            rng = _stream(self.seed, _TICKER, i)
+            while True:
+                pattern = ("CVC", "CVCV", "KVC", "VCVC", "CVCVC")[rng.integers(5)]
+                parts = [
+                    rng.choice(_CONSONANTS)
+                    if c == "C"
+                    else rng.choice(_VOWELS)
+                    if c == "V"
+                    else rng.choice(_CLUSTERS)
+                    for c in pattern
+                ]
+                ticker = "".join(parts)[:5]
+                if ticker not in taken:
+                    break
+            taken.add(ticker)
+            out.append(ticker)
+        return out
+
+    def is_known(self, symbol: str) -> bool:
+        """Whether the market serves this symbol (universe or benchmark)."""
+        return symbol in self._index or symbol in self.BENCHMARKS
+
+    def profile(self, symbol: str) -> dict:
+        """Name, sector, exchange, type, listing and delisting dates of one symbol."""
+        self._bars(symbol)
+        p = self._profiles[symbol]
+        return {
+            "symbol": p.symbol,
+            "name": p.name,
+            "sector": p.sector,
+            "exchange": p.exchange,
+            "mic_code": p.mic_code,
+            "type": p.type,
+            "listed": p.listed,
+            "delisted": p.delisted,
+        }
+
+    # ---- horizon --------------------------------------------------------------------------
+    @cached_property
+    def _slots(self) -> pd.DatetimeIndex:
+        """Every weekday of the horizon; one random draw per slot keeps streams aligned."""
+        return pd.bdate_range(self.ORIGIN, self.HORIZON_END)
+
+    @cached_property
+    def _session_mask(self) -> np.ndarray:
+        """True for NYSE sessions; weekdays past the calendar's reach count as sessions."""
+        slots = self._slots
+        sessions = trading_days(self.ORIGIN, self.HORIZON_END)
+        mask = slots.isin(sessions)
+        if len(sessions):
+            mask |= slots > sessions[-1]
+        return np.asarray(mask)
+
+    @cached_property
+    def _sessions(self) -> np.ndarray:
+        return np.flatnonzero(self._session_mask)
+
+    @cached_property
+    def _slot_dates(self) -> np.ndarray:
+        return self._slots.values.astype("datetime64[D]")
+
+    @cached_property
+    def _late_listing_cutoff(self) -> int:
+        """Late listings happen before 2021, so the universe is complete for recent dates."""
+        return int(np.searchsorted(self._slot_dates, np.datetime64("2020-12-31")))
+
+    @cached_property
+    def _regime_sqrt(self) -> np.ndarray:
+        return np.sqrt(self._market[1])
+
+    @cached_property
+    def _months(self) -> np.ndarray:
+        s = self._slots
+        return np.asarray((s.year - self.ORIGIN.year) * 12 + s.month - 1)
+
+    @cached_property
+    def _market(self) -> tuple[np.ndarray, np.ndarray]:
+        """Market factor log-returns and volatility regime (sigma / long-run sigma)."""
+        n = len(self._slots)
+        z = _t(_stream(self.seed, _MARKET), 5.0, n)
+        omega = _MARKET_VOL**2 * (1 - _GARCH_ALPHA - _GARCH_BETA)
+        var = np.empty(n)
+        v = _MARKET_VOL**2
+        for i in range(n):  # GARCH(1,1) recursion; ~8k steps
+            var[i] = v
+            v = omega + (_GARCH_ALPHA * z[i] * z[i] + _GARCH_BETA) * v
+        sigma = np.sqrt(var)
+        return sigma * z, sigma / _MARKET_VOL
+
+    @cached_property
+    def _sectors(self) -> np.ndarray:
+        """Sector factor log-returns, shape (11, slots), larger in volatile regimes."""
+        n = len(self._slots)
+        regime = self._market[1]
+        return np.stack(
+            [0.005 * regime * _t(_stream(self.seed, _SECTOR, k), 6.0, n) for k in range(11)]
+        )
+
+    # ---- generation -----------------------------------------------------------------------
+    def _bars(self, symbol: str) -> Bars:
+        bars = self._cache.get(symbol)
+        if bars is not None:
+            return bars
+        with self._lock:
+            if symbol not in self._cache:
+                if symbol in self._index:
+                    self._cache[symbol] = self._generate_stock(self._index[symbol])
+                elif symbol in self.BENCHMARKS:
+                    self._cache[symbol] = self._generate_benchmark(symbol)
+                else:
+                    raise KeyError(f"unknown symbol {symbol!r}")
+            return self._cache[symbol]
+
+    def _generate_stock(self, i: int) -> Bars:
+        symbol = self.symbols[i]
+        rng = _stream(self.seed, _SYMBOL, i)
+        n = len(self._slots)
+        # Parameters first, always in the same order, so the draws below stay aligned.
+        sector = int(rng.integers(len(SECTORS)))
+        beta, beta_sector = rng.uniform(0.6, 1.5), rng.uniform(0.6, 1.2)
+        idio_vol, dof = rng.uniform(0.008, 0.02), rng.uniform(3.5, 6.0)
+        drift = rng.uniform(-0.02, 0.10) / TRADING_DAYS_PER_YEAR
+        price0 = float(np.exp(rng.uniform(np.log(10), np.log(300))))
+        shares0 = 10 ** rng.uniform(7.7, 9.7)  # 50M .. 5B shares
+        turnover = rng.uniform(0.003, 0.012)  # share of outstanding traded a day
+        late_listing = rng.random() < 0.2
+        list_draw = rng.random()
+        delists = rng.random() < 0.05
+        delist_draw = rng.random()
+        n_splits = int(rng.choice([0, 1, 2], p=[0.85, 0.12, 0.03]))
+        split_draws = rng.random(2)
+        split_ratios = rng.choice([2.0, 3.0], size=2, p=[0.7, 0.3])
+        exchange = ("NYSE", "NASDAQ")[int(rng.integers(2))]
+        suffix = _NAME_SUFFIX[int(rng.integers(len(_NAME_SUFFIX)))]
+        idio = _t(rng, dof, n)
+        idio *= idio_vol
+        idio *= self._regime_sqrt
+        gaps = rng.normal(0, 0.3 * idio_vol, n)
+        ranges = np.abs(rng.normal(0, 0.5 * idio_vol, (2, n)))
+        volume_noise = rng.lognormal(0, 0.35, n)
+        share_moves = rng.normal(-0.0005, 0.004, int(self._months[-1]) + 1)
+
+        sessions = self._sessions
+        first = 0
+        if late_listing:
+            cutoff = self._late_listing_cutoff
+            first = int(sessions[np.searchsorted(sessions, 250 + list_draw * (cutoff - 250))])
+        last = n - 1
+        if delists:
+            pick = first + 500 + delist_draw * (n - first - 600)
+            last = int(sessions[np.searchsorted(sessions, pick)])
+
+        ret = self._market[0] * beta
+        ret += self._sectors[sector] * beta_sector
+        ret += idio
+        ret += drift
+        logp = np.cumsum(ret)
+        logp += np.log(price0) - logp[first]
+        floor = np.log(_PRICE_FLOOR)
+        logp -= floor
+        np.abs(logp, out=logp)  # reflect at the floor so prices stay positive
+        logp += floor
+        close = np.exp(logp)
+        prev = np.empty(n)
+        prev[0], prev[1:] = close[0] * np.exp(-ret[0]), close[:-1]
+        # Gaps and ranges are small (tenths of a percent), so 1 + x stands in for exp(x).
+        gaps += 1.0
+        open_ = prev * gaps
+        ranges += 1.0
+        high = np.maximum(open_, close)
+        high *= ranges[0]
+        low = np.minimum(open_, close)
+        low /= ranges[1]
+
+        factor = np.ones(n)
+        splits: list[int] = []
+        for k in range(n_splits):
+            pick = first + 250 + split_draws[k] * (last - first - 500)
+            slot = int(sessions[np.searchsorted(sessions, pick)])
+            if slot not in splits and first < slot <= last:
+                splits.append(slot)
+                factor[:slot] *= split_ratios[k]  # before the split, a share was worth more
+        shares = np.exp(np.cumsum(share_moves))[self._months]
+        shares *= shares0
+        shares /= factor
+        np.rint(shares, out=shares)
+        np.abs(ret, out=ret)
+        ret *= 15.0
+        ret += 1.0
+        raw_volume = volume_noise
+        raw_volume *= shares
+        raw_volume *= turnover
+        raw_volume *= ret  # busier on big-move days
+
+        keep = self._session_mask.copy()
+        keep[:first] = False
+        keep[last + 1 :] = False
+        self._profiles[symbol] = _Profile(
+            symbol=symbol,
+            name=f"{symbol.title()} {suffix} Inc.",
+            sector=SECTORS[sector],
+            exchange=exchange,
+            mic_code="XNYS" if exchange == "NYSE" else "XNAS",
+            type="Common Stock",
+            listed=self._slots[first].date(),
+            delisted=self._slots[last].date() if delists else None,
+        )
+        self._split_dates[symbol] = [
+            (self._slots[s].date(), float(factor[s - 1] / factor[s])) for s in sorted(splits)
+        ]
+        return self._assemble(keep, open_, high, low, close, raw_volume * factor, shares, factor)
+
+    def _generate_benchmark(self, symbol: str) -> Bars:
+        rng = _stream(self.seed, _BENCH, self.BENCHMARKS.index(symbol))
+        n = len(self._slots)
+        noise = rng.normal(0, 0.001, n)
+        gaps, ranges = rng.normal(0, 0.002, n), np.abs(rng.normal(0, 0.004, (2, n)))
+        volume_noise = rng.normal(0, 0.25, n)
+        # SPX: ~1455 on the first day of 2000; SPY tracks a tenth of it, with its own noise.
+        level0, base_volume = (1455.0, 3.0e9) if symbol == self.BENCHMARK else (145.5, 8.0e7)
+        ret = 0.07 / TRADING_DAYS_PER_YEAR + self._market[0] + noise
+        close = level0 * np.exp(np.cumsum(ret) - ret[0])
+        prev = np.concatenate([[level0], close[:-1]])
+        open_ = prev * np.exp(gaps)
+        high = np.maximum(open_, close) * np.exp(ranges[0])
+        low = np.minimum(open_, close) * np.exp(-ranges[1])
+        volume = base_volume * np.exp(volume_noise) * (1 + 10 * np.abs(ret))
+        self._profiles[symbol] = _Profile(
+            symbol=symbol,
+            name="S&P 500" if symbol == self.BENCHMARK else "SPDR S&P 500 ETF Trust",
+            sector=None,
+            exchange="NYSE",
+            mic_code="XNYS" if symbol == self.BENCHMARK else "ARCX",
+            type="Index" if symbol == self.BENCHMARK else "ETF",
+            listed=self.ORIGIN,
+            delisted=None,
+        )
+        ones = np.ones(n)
+        return self._assemble(
+            self._session_mask, open_, high, low, close, volume, ones * np.nan, ones
+        )
+
+    def _assemble(
+        self,
+        keep: np.ndarray,
+        open_: np.ndarray,
+        high: np.ndarray,
+        low: np.ndarray,
+        close: np.ndarray,
+        volume: np.ndarray,
+        shares: np.ndarray,
+        factor: np.ndarray,
+    ) -> Bars:
+        def r(a: np.ndarray) -> np.ndarray:
+            # Rounding is monotone, so low <= open/close <= high survives it.
+            out = a[keep]
+            out *= 10.0**_DECIMALS
+            np.rint(out, out=out)
+            out /= 10.0**_DECIMALS
+            return out
+
+        close_r = r(close)
+        return Bars(
+            date=self._slot_dates[keep],
+            open=r(open_),
+            high=r(high),
+            low=r(low),
+            close=close_r,
+            volume=np.rint(volume[keep]).astype(np.int64),
+            shares=shares[keep],
+            factor=factor[keep],
+            market_cap=np.rint(close_r * factor[keep] * shares[keep]),
+        )
+
+    # ---- queries --------------------------------------------------------------------------
+    def bars(self, symbol: str, start: date, end: date, *, adjusted: bool = True) -> Bars:
+        """One symbol's bars on sessions in [start, min(end, as_of)] while it is listed."""
+        b = self._bars(symbol)
+        hi_day = min(end, self.as_of)
+        lo = int(np.searchsorted(b.date, np.datetime64(start, "D"), side="left"))
+        hi = int(np.searchsorted(b.date, np.datetime64(hi_day, "D"), side="right"))
+        part = Bars(*(a[lo : max(lo, hi)] for a in b))
+        if adjusted:
+            return part
+        f = part.factor
+        return part._replace(
+            open=np.round(part.open * f, _DECIMALS),
+            high=np.round(part.high * f, _DECIMALS),
+            low=np.round(part.low * f, _DECIMALS),
+            close=np.round(part.close * f, _DECIMALS),
+            volume=np.rint(part.volume / f).astype(np.int64),
+        )
+
+    def _resolve(self, symbols: Sequence[str] | None) -> list[str]:
+        chosen = list(self.symbols if symbols is None else symbols)
+        for s in chosen:
+            if not self.is_known(s):
+                raise KeyError(f"unknown symbol {s!r}")
+        return chosen
+
+    def prices(self, symbols: Sequence[str] | None, start: date, end: date) -> pd.DataFrame:
+        """Split-adjusted daily OHLCV, long format, sorted by (symbol, date); None = universe."""
+        parts = [(s, self.bars(s, start, end)) for s in self._resolve(symbols)]
+        parts = [(s, b) for s, b in sorted(parts) if len(b.date)]
+        if not parts:
+            return empty_prices()
+        frame = pd.DataFrame(
+            {
+                "date": np.concatenate([b.date for _, b in parts]).astype("datetime64[ns]"),
+                "symbol": np.repeat([s for s, _ in parts], [len(b.date) for _, b in parts]),
+                **{
+                    f: np.concatenate([getattr(b, f) for _, b in parts])
+                    for f in ("open", "high", "low", "close")
+                },
+                "volume": pd.array(np.concatenate([b.volume for _, b in parts]), dtype="Int64"),
+            }
+        )
+        frame["symbol"] = frame["symbol"].astype(str)
+        return frame
+
+    def market_caps(self, symbols: Sequence[str] | None, start: date, end: date) -> pd.DataFrame:
+        """Daily market cap in USD (unadjusted close x actual shares); benchmarks have none."""
+        chosen = [s for s in self._resolve(symbols) if s not in self.BENCHMARKS]
+        parts = [(s, self.bars(s, start, end)) for s in sorted(chosen)]
+        parts = [(s, b) for s, b in parts if len(b.date)]
+        if not parts:
+            return empty_market_caps().drop(columns="source")
+        frame = pd.DataFrame(
+            {
+                "date": np.concatenate([b.date for _, b in parts]).astype("datetime64[ns]"),
+                "symbol": np.repeat([s for s, _ in parts], [len(b.date) for _, b in parts]),
+                "market_cap": np.concatenate([b.market_cap for _, b in parts]),
+            }
+        )
+        frame["symbol"] = frame["symbol"].astype(str)
+        return frame
+
+    def shares_outstanding(self, symbol: str, on: date) -> float:
+        """Actual shares outstanding at the last session on or before `on` (NaN for indexes)."""
+        b = self._bars(symbol)
+        i = int(np.searchsorted(b.date, np.datetime64(on, "D"), side="right")) - 1
+        if i < 0:
+            raise ValueError(f"{symbol} is not listed on {on}")
+        return float(b.shares[i])
+
+    def splits(self, symbol: str) -> list[tuple[date, float]]:
+        """Split dates and ratios (2.0 = 2-for-1) over the whole horizon."""
+        self._bars(symbol)
+        return list(self._split_dates.get(symbol, []))

@@ -1,0 +1,35 @@
+"""Prefect task around the index engine and risk metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_run_logger
+
+from indexlake.methodology.strategy import Strategy
+from indexlake.pipeline import compute
+
+
+@task(name="compute-strategies", cache_policy=NO_CACHE)
+def compute_strategies(
+    lake_root: Path, strategies: list[Strategy], symbols: list[str]
+) -> dict[str, dict[str, int]]:
+    """Recompute and publish every strategy from the landed lake; rows written per strategy."""
+    logger = get_run_logger()
+    benchmarks = sorted({s.benchmark for s in strategies})
+    panel = compute.load_panel(lake_root, symbols, benchmarks)
+    logger.info(
+        "panel: %d days x %d symbols, benchmarks %s",
+        len(panel.closes),
+        panel.closes.shape[1],
+        ", ".join(benchmarks),
+    )
+    written = {}
+    for strategy in strategies:
+        outputs = compute.compute_strategy(strategy, panel)
+        written[strategy.id] = compute.publish_outputs(lake_root, outputs)
+        last = outputs.levels.iloc[-1]
+        logger.info("%s: level %.4f on %s", strategy.id, last["level"], last["date"].date())
+    return written

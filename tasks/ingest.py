@@ -1,0 +1,53 @@
+"""Prefect tasks around ingest: pick what to fetch, fetch and land a chunk."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_run_logger
+from prefect.tasks import exponential_backoff
+
+from indexlake.pipeline import ingest
+from indexlake.sources.base import Source
+
+
+@task(name="plan-fetch", cache_policy=NO_CACHE)
+def plan_fetch(
+    lake_root: Path, symbols: list[str], start: date, end: date, mode: ingest.Mode
+) -> list[str]:
+    """Symbols that need fetching for one chunk."""
+    todo = ingest.symbols_to_fetch(lake_root, symbols, start, end, mode)
+    get_run_logger().info(
+        "%s..%s: %d of %d symbols to fetch (mode %s)", start, end, len(todo), len(symbols), mode
+    )
+    return todo
+
+
+@task(
+    name="ingest-chunk",
+    task_run_name="ingest {start}..{end}",
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    cache_policy=NO_CACHE,
+)
+def ingest_chunk(
+    source: Source,
+    data_dir: Path,
+    run_id: str,
+    symbols: list[str],
+    benchmark: str,
+    start: date,
+    end: date,
+) -> list[ingest.StagedBatch]:
+    """Fetch one chunk of prices and market caps and land it in staging."""
+    logger = get_run_logger()
+    batches = ingest.ingest_chunk(source, data_dir, run_id, symbols, benchmark, start, end)
+    for b in batches:
+        logger.info("landed %s %s: %d rows in staging", b.dataset, b.label, b.rows)
+        for err in b.errors:
+            logger.warning("%s %s: %s (code %d)", b.dataset, err.symbol, err.message, err.code)
+    return batches
