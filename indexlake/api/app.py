@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, HTTPException, Path as PathParam, Query
+from fastapi import APIRouter, FastAPI, HTTPException, Query
+from fastapi import Path as PathParam
 
 from indexlake.api import models
 from indexlake.api.lake import LakeReader
 from indexlake.config import Settings
-from indexlake.lake.schemas import ALLOCATIONS, DATASETS, INDEX_LEVELS, REBALANCE_ORDERS, RISK_METRICS
+from indexlake.lake.schemas import (
+    ALLOCATIONS,
+    DATASETS,
+    INDEX_LEVELS,
+    REBALANCE_ORDERS,
+    RISK_METRICS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +84,17 @@ def _check_range(start: dt.date | None, end: dt.date | None) -> None:
 def create_app(settings: Settings) -> FastAPI:
     """The FastAPI application serving the lake under ``settings.lake_root``."""
     reader = LakeReader(settings.lake_root)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        reader.close()
+
     app = FastAPI(
         title="indexlake",
         summary="Custom equity index levels, allocations, orders and risk (read-only).",
         version="1",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.reader = reader
@@ -129,7 +145,9 @@ def create_app(settings: Settings) -> FastAPI:
         return out
 
     @v1.get("/strategies/{strategy_id}/levels", response_model=models.Levels)
-    def levels(strategy_id: StrategyId, start: StartDate = None, end: EndDate = None):
+    def levels(
+        strategy_id: StrategyId, start: StartDate = None, end: EndDate = None
+    ) -> models.Levels:
         """Daily index levels between start and end (default: the full history)."""
         _check_range(start, end)
         require_strategy(strategy_id)
@@ -143,7 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
             dt.date | None,
             Query(description="Allocation date (ISO); a non-trading day serves the one before."),
         ] = None,
-    ):
+    ) -> models.Allocations:
         """Drifted weights on the latest allocation date on or before ``date`` (default latest)."""
         require_strategy(strategy_id)
         rows = reader.allocations(strategy_id, date)
@@ -161,7 +179,7 @@ def create_app(settings: Settings) -> FastAPI:
             dt.date | None,
             Query(description="Rebalance date (ISO); serves the latest rebalance on or before."),
         ] = None,
-    ):
+    ) -> models.Orders:
         """Orders of the latest rebalance on or before ``rebalance_date`` (default latest)."""
         require_strategy(strategy_id)
         rows = reader.orders(strategy_id, rebalance_date)
@@ -176,13 +194,15 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     @v1.get("/strategies/{strategy_id}/risk", response_model=models.Risk)
-    def risk(strategy_id: StrategyId):
+    def risk(strategy_id: StrategyId) -> models.Risk:
         """Risk metrics of the strategy and its benchmark, full period and trailing 252 days."""
         require_strategy(strategy_id)
         return models.Risk(strategy_id=strategy_id, metrics=reader.risk(strategy_id))
 
     @v1.get("/strategies/{strategy_id}/vs-benchmark", response_model=models.VsBenchmark)
-    def vs_benchmark(strategy_id: StrategyId, start: StartDate = None, end: EndDate = None):
+    def vs_benchmark(
+        strategy_id: StrategyId, start: StartDate = None, end: EndDate = None
+    ) -> models.VsBenchmark:
         """Strategy level vs benchmark close on common dates, both rebased to 100 at the first."""
         _check_range(start, end)
         info = require_strategy(strategy_id)

@@ -1,8 +1,9 @@
 """Read-only access to the published Parquet lake for the API.
 
-Every query runs on a fresh in-memory DuckDB database over the Parquet files themselves, never
-on the pipeline's catalog file, so a request cannot collide with the writer's lock
-(docs/stack.md: one read-write process *or* many readers per database file). The pipeline
+Every query runs on its own cursor of a private in-memory DuckDB database, over the Parquet
+files themselves, never on the pipeline's catalog file, so a request cannot collide with the
+writer's lock (docs/stack.md: one read-write process *or* many readers per database file).
+A cursor costs ~0.5 ms where a new in-memory connection costs ~35 ms. The pipeline
 publishes a partition by writing a temp file that the ``*.parquet`` glob does not match and
 ``os.replace``-ing it, so a listing only ever sees complete files.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,8 @@ REBASE_VALUE = 100.0
 # Partition columns typed explicitly: hive inference would read strategy_id=2024 as an integer.
 _BY_STRATEGY = "hive_partitioning = true, hive_types = {'strategy_id': VARCHAR}"
 _BY_YEAR = "hive_partitioning = true, hive_types = {'year': INTEGER}"
-_DATE_RANGE = "($start IS NULL OR date >= $start) AND ($end IS NULL OR date <= $end)"
+# Parameters cast to DATE: an unset (NULL) parameter has no type of its own.
+_DATE_RANGE = "($start IS NULL OR date >= $start::DATE) AND ($end IS NULL OR date <= $end::DATE)"
 
 SQL_LATEST_DATE = f"""
 SELECT max(date) AS latest_date
@@ -70,7 +73,7 @@ WITH allocations AS (
     WHERE strategy_id = $strategy_id
 ),
 served AS (
-    SELECT max(date) AS date FROM allocations WHERE $on IS NULL OR date <= $on
+    SELECT max(date) AS date FROM allocations WHERE $on IS NULL OR date <= $on::DATE
 )
 SELECT a.date, a.symbol, a.weight, a.index_shares, a.close
 FROM allocations AS a JOIN served USING (date)
@@ -85,7 +88,7 @@ WITH orders AS (
 ),
 served AS (
     SELECT max(rebalance_date) AS rebalance_date
-    FROM orders WHERE $on IS NULL OR rebalance_date <= $on
+    FROM orders WHERE $on IS NULL OR rebalance_date <= $on::DATE
 )
 SELECT o.*
 FROM orders AS o JOIN served USING (rebalance_date)
@@ -111,7 +114,8 @@ benchmark AS (
     SELECT date, close
     FROM read_parquet($prices, {_BY_YEAR})
     WHERE symbol = $symbol AND {_DATE_RANGE}
-      AND ($start IS NULL OR year >= year($start)) AND ($end IS NULL OR year <= year($end))
+      AND ($start IS NULL OR year >= year($start::DATE))
+      AND ($end IS NULL OR year <= year($end::DATE))
 ),
 joined AS (
     SELECT date, s.level, b.close,
@@ -138,6 +142,23 @@ class LakeReader:
 
     def __init__(self, lake_root: Path) -> None:
         self.lake_root = Path(lake_root)
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        """The private in-memory database, opened on first use (again after ``close``)."""
+        with self._lock:
+            if self._db is None:
+                # No cross-request file cache: a partition replaced by os.replace is read afresh.
+                self._db = duckdb.connect(":memory:", config={"enable_external_file_cache": False})
+            return self._db
+
+    def close(self) -> None:
+        """Release the in-memory database."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def files(self, dataset: Dataset) -> list[str]:
         """The published Parquet files of a dataset, sorted (empty if none yet)."""
@@ -176,7 +197,8 @@ class LakeReader:
             if any(not files for files in (bound[name] for name in datasets)):
                 return []
             try:
-                with duckdb.connect(":memory:") as con:
+                # A cursor per query: its own connection to the shared database, thread-safe.
+                with self._database().cursor() as con:
                     cursor = con.execute(sql, bound)
                     columns = [c[0] for c in cursor.description]
                     return [

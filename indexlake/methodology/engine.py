@@ -20,8 +20,9 @@ Conventions (divisor method, see docs/methodology.md):
   divisor adjustment, which hands its value to the remaining members pro rata; it appears in the
   allocations through its last close, the divisor change shows on the next row, and it stays out
   until it is selected again at a later rebalance.
-- The published divisor of a row is the one in effect after that close, so on every row
-  level = Σ close · index_shares / divisor over that row's allocations.
+- The published divisor of a row goes with that row's allocations: on every row
+  level = Σ close · index_shares / divisor. On a rebalance day that is the new basket's divisor;
+  a removal's adjustment shows on the first row without the member.
 - ``daily_return`` is NaN on the base date (no earlier level).
 - Orders: a model portfolio of ``notional`` USD bought at the base-date close, then holding the
   drifted index proportions (its value follows the level). At each rebalance it trades from the
@@ -74,6 +75,9 @@ def _aligned_panels(
         raise ValueError("need at least two trading days (a reference date and a base date)")
     # Columns sorted by symbol so that column order is the top-N tie-break order.
     symbols = pd.Index(sorted(map(str, closes.columns)), dtype=object)
+    if symbols.has_duplicates:
+        duplicated = sorted(set(symbols[symbols.duplicated()]))
+        raise ValueError(f"duplicate symbols in closes: {duplicated}")
     prices = closes.set_axis(closes.columns.map(str), axis=1)[symbols]
     caps = market_caps.set_axis(market_caps.columns.map(str), axis=1)
     caps = caps.reindex(index=closes.index, columns=symbols)
@@ -172,7 +176,8 @@ def compute_index(
     mv_prev[local_reb[1:]] = np.einsum("ij,ij->i", q_old[1:], px[reb_rows[1:] - 1])
     dead = np.flatnonzero(mv_prev[1:] <= 0)
     if dead.size:
-        raise ValueError(f"every index member stopped trading before {days[base + dead[0] + 1]}")
+        when = days[base + dead[0] + 1].date()
+        raise ValueError(f"every index member stopped trading before {when}")
 
     growth = np.ones(n_out)
     growth[1:] = mv_now[1:] / mv_prev[1:]

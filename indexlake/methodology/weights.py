@@ -70,8 +70,8 @@ def capped_array(weights: np.ndarray, cap: float) -> np.ndarray:
         if free_total > 0:
             # Uncapped names share the residual in proportion to their original weights, which is
             # the same as handing out the excess pro rata pass after pass.
-            out[free] = w[free] * (residual / free_total)
-        else:
+            out[free] = w[free] / free_total * residual
+        elif free.any():
             # Only zero-weight names are left: share the residual equally. N × cap ≥ 1 keeps each
             # share within the cap.
             out[free] = residual / free.sum()

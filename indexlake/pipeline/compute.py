@@ -13,7 +13,7 @@ from indexlake.lake.query import query_frame
 from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS, RISK_METRICS
 from indexlake.methodology.engine import compute_index
 from indexlake.methodology.strategy import Strategy
-from indexlake.risk.metrics import risk_metrics
+from indexlake.risk.report import risk_metrics
 
 # Every landed date is used: strategies are recomputed over the whole history each run.
 ALL_DATES = (date(1900, 1, 1), date(2100, 12, 31))

@@ -1,0 +1,1 @@
+"""Data quality: Great Expectations suites run on frames before they are published."""

@@ -10,25 +10,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from indexlake.lake.schemas import DQ_RESULTS
+from indexlake.quality.gx_context import batch_definition
+from indexlake.quality.suites import DEFAULT_SEVERITY, gx_suite, load_suite
 
-if TYPE_CHECKING:
-    from great_expectations.core.batch_definition import BatchDefinition
-
-SEVERITIES = ("critical", "warning")
-DEFAULT_SEVERITY = "critical"
 SAMPLE_ROWS = 5
 
-_CONTEXT_LOCK = threading.Lock()
-_BATCH_DEFINITION: BatchDefinition | None = None
+__all__ = [
+    "ExpectationOutcome",
+    "ValidationFailed",
+    "ValidationReport",
+    "load_suite",
+    "raise_if_failed",
+    "validate_frame",
+]
 
 
 @dataclass
@@ -131,40 +133,19 @@ def raise_if_failed(reports: list[ValidationReport]) -> None:
         raise ValidationFailed(reports)
 
 
-def load_suite(path: Path) -> dict:
-    """The suite JSON at ``path``, checked for shape; a malformed file raises ``ValueError``."""
-    path = Path(path)
-    try:
-        suite = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"expectation suite {path}: cannot read: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"expectation suite {path}: not valid JSON: {exc}") from exc
-    problems = _suite_problems(suite)
-    if problems:
-        raise ValueError(f"expectation suite {path} is malformed: " + "; ".join(problems))
-    return suite
-
-
 def validate_frame(
     frame: pd.DataFrame, suite_path: Path, *, dataset: str, partition: str
 ) -> ValidationReport:
     """Validate ``frame`` against the suite at ``suite_path`` and report every expectation."""
-    from great_expectations.core import ExpectationSuite
+    suite_json = load_suite(suite_path)
+    definition = batch_definition()  # imports GX (quietly) on first use
     from great_expectations.validator.v1_validator import Validator
 
-    suite_json = load_suite(suite_path)
-    try:
-        suite = ExpectationSuite(**suite_json)
-    except Exception as exc:
-        raise ValueError(f"expectation suite {suite_path}: rejected by GX: {exc}") from exc
-
+    suite = gx_suite(suite_json, suite_path)
+    # GX reports failing rows by index label: positions, once the index is a RangeIndex.
     original = frame.reset_index(drop=True)
-    batch_definition = _batch_definition()
     validator = Validator(
-        batch_definition=batch_definition,
+        batch_definition=definition,
         batch_parameters={"dataframe": _fast_frame(original)},
         result_format={
             "result_format": "SUMMARY",
@@ -174,7 +155,9 @@ def validate_frame(
     )
     results = validator.validate_expectation_suite(suite).results
 
-    order = {_config_key(c.type, c.kwargs): i for i, c in enumerate(suite.expectation_configurations)}
+    order = {
+        _config_key(c.type, c.kwargs): i for i, c in enumerate(suite.expectation_configurations)
+    }
     outcomes = sorted(
         (_outcome(r, original) for r in results),
         key=lambda o: order.get(o[0], len(order)),
@@ -182,21 +165,6 @@ def validate_frame(
     return ValidationReport(
         suite=suite.name, dataset=dataset, partition=partition, outcomes=[o[1] for o in outcomes]
     )
-
-
-def _batch_definition() -> BatchDefinition:
-    """The process-wide whole-dataframe batch definition on one quiet ephemeral context."""
-    global _BATCH_DEFINITION
-    with _CONTEXT_LOCK:
-        if _BATCH_DEFINITION is None:
-            import great_expectations as gx
-            from great_expectations.data_context.types.base import ProgressBarsConfig
-
-            context = gx.get_context(mode="ephemeral")
-            context.variables.progress_bars = ProgressBarsConfig(globally=False)
-            asset = context.data_sources.add_pandas("indexlake").add_dataframe_asset("frame")
-            _BATCH_DEFINITION = asset.add_batch_definition_whole_dataframe("whole_frame")
-        return _BATCH_DEFINITION
 
 
 def _fast_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -318,30 +286,3 @@ def _sample_json(outcome: ExpectationOutcome) -> str:
     if outcome.broken is not None:
         return json.dumps([{"error": outcome.broken}])
     return json.dumps(outcome.sample)
-
-
-def _suite_problems(suite: Any) -> list[str]:
-    """What is wrong with a parsed suite JSON (empty when it is well formed)."""
-    if not isinstance(suite, dict):
-        return [f"top level must be an object, got {type(suite).__name__}"]
-    problems = []
-    if not isinstance(suite.get("name"), str) or not suite.get("name"):
-        problems.append("'name' must be a non-empty string")
-    expectations = suite.get("expectations")
-    if not isinstance(expectations, list):
-        return [*problems, "'expectations' must be a list"]
-    for i, item in enumerate(expectations):
-        where = f"expectations[{i}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where} must be an object")
-            continue
-        if not isinstance(item.get("type"), str) or not item["type"].startswith("expect_"):
-            problems.append(f"{where}.type must be an expectation name like 'expect_...'")
-        if not isinstance(item.get("kwargs", {}), dict):
-            problems.append(f"{where}.kwargs must be an object")
-        meta = item.get("meta", {})
-        if not isinstance(meta, dict):
-            problems.append(f"{where}.meta must be an object")
-        elif meta.get("severity", DEFAULT_SEVERITY) not in SEVERITIES:
-            problems.append(f"{where}.meta.severity must be one of {', '.join(SEVERITIES)}")
-    return problems

@@ -70,6 +70,7 @@ def _metric_row(
 def risk_metrics(
     strategy_levels: pd.Series,
     benchmark_levels: pd.Series,
+    *,
     benchmark_symbol: str,
     risk_free: float = 0.0,
 ) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 """Backfill ranges: clear refusals and year chunks that cover the range exactly."""
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -42,6 +43,6 @@ def test_year_chunks_partition_the_range(start: date, length: int) -> None:
     end = start + timedelta(days=length)
     chunks = year_chunks(start, end)
     assert chunks[0][0] == start and chunks[-1][1] == end
-    for (lo, hi), (nxt, _) in zip(chunks, chunks[1:], strict=False):
+    for (_, hi), (nxt, _) in itertools.pairwise(chunks):
         assert hi + timedelta(days=1) == nxt
     assert all(lo.year == hi.year and lo <= hi for lo, hi in chunks)

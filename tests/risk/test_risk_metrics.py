@@ -166,21 +166,21 @@ daily_returns = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(daily_returns)
 def test_max_drawdown_is_never_positive(returns: list[float]) -> None:
     mdd = max_drawdown(pd.Series(returns))
     assert -1.0 <= mdd <= 0.0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(daily_returns, st.floats(min_value=0.0, max_value=0.5))
 def test_shifting_returns_up_never_worsens_max_drawdown(returns: list[float], shift: float) -> None:
     r = pd.Series(returns)
     assert max_drawdown(r + shift) >= max_drawdown(r) - 1e-12
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(daily_returns)
 def test_beta_to_itself_is_one(returns: list[float]) -> None:
     assume(len(set(returns)) > 1)
@@ -189,7 +189,7 @@ def test_beta_to_itself_is_one(returns: list[float]) -> None:
     assert tracking_error(r, r) == 0.0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(daily_returns, st.floats(0.5, 0.999), st.floats(0.5, 0.999))
 def test_var_is_monotone_in_the_confidence_level(returns: list[float], a: float, b: float) -> None:
     low, high = sorted((a, b))

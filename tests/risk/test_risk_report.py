@@ -35,7 +35,7 @@ def _levels(seed: int, n: int, start: str = "2022-01-03") -> tuple[pd.Series, pd
 @pytest.fixture(scope="module")
 def report() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     strat, bench = _levels(1, 400)
-    return risk_metrics(strat, bench, "SPX", risk_free=RISK_FREE), strat, bench
+    return risk_metrics(strat, bench, benchmark_symbol="SPX", risk_free=RISK_FREE), strat, bench
 
 
 def _row(frame: pd.DataFrame, subject: str, window: str) -> pd.Series:
@@ -103,7 +103,7 @@ def test_benchmark_is_measured_over_the_strategy_dates() -> None:
     # The benchmark has extra history and a holiday the strategy does not (and vice versa).
     extra = pd.Series(90.0, index=pd.bdate_range("2021-06-01", periods=20))
     bench = pd.concat([extra, bench.drop(bench.index[10])])
-    frame = risk_metrics(strat, bench, "SPX")
+    frame = risk_metrics(strat, bench, benchmark_symbol="SPX")
     for subject in ("strategy", "benchmark"):
         row = _row(frame, subject, "full")
         assert row["start_date"] == strat.index[1].date()
@@ -113,13 +113,13 @@ def test_benchmark_is_measured_over_the_strategy_dates() -> None:
 
 def test_short_history_gives_nan_not_an_error() -> None:
     strat, bench = _levels(3, 2)
-    frame = risk_metrics(strat, bench, "SPX")
+    frame = risk_metrics(strat, bench, benchmark_symbol="SPX")
     row = _row(frame, "strategy", "full")
     assert row["observations"] == 1
     assert math.isnan(row["annualised_volatility"])
     assert math.isnan(row["sharpe"])
 
-    empty = risk_metrics(strat.iloc[:0], bench.iloc[:0], "SPX")
+    empty = risk_metrics(strat.iloc[:0], bench.iloc[:0], benchmark_symbol="SPX")
     assert len(empty) == 4
     assert empty["observations"].eq(0).all()
     assert empty["start_date"].isna().all()
@@ -131,12 +131,12 @@ def test_accepts_date_objects_as_index() -> None:
     by_date = risk_metrics(
         strat.set_axis([d.date() for d in strat.index]),
         bench.set_axis([d.date() for d in bench.index]),
-        "SPX",
+        benchmark_symbol="SPX",
     )
-    pd.testing.assert_frame_equal(by_date, risk_metrics(strat, bench, "SPX"))
+    pd.testing.assert_frame_equal(by_date, risk_metrics(strat, bench, benchmark_symbol="SPX"))
 
 
 def test_duplicate_dates_are_refused() -> None:
     strat, bench = _levels(5, 10)
     with pytest.raises(ValueError, match="more than one value"):
-        risk_metrics(pd.concat([strat, strat.iloc[:1]]), bench, "SPX")
+        risk_metrics(pd.concat([strat, strat.iloc[:1]]), bench, benchmark_symbol="SPX")

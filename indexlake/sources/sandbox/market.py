@@ -19,77 +19,32 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from indexlake.calendar import latest_completed_trading_day, trading_days
 from indexlake.sources.base import empty_market_caps, empty_prices
-
-SECTORS: tuple[str, ...] = (
-    "Communication Services",
-    "Consumer Discretionary",
-    "Consumer Staples",
-    "Energy",
-    "Financials",
-    "Health Care",
-    "Industrials",
-    "Information Technology",
-    "Materials",
-    "Real Estate",
-    "Utilities",
+from indexlake.sources.sandbox.factors import (
+    BENCH_STREAM,
+    SECTORS,
+    SYMBOL_STREAM,
+    TRADING_DAYS_PER_YEAR,
+    Bars,
+    Params,
+    Profile,
+    draw_params,
+    market_factor,
+    sector_factors,
+    stream,
+    student_t,
+    tickers,
 )
-_NAME_SUFFIX = ("Holdings", "Group", "Corp", "Industries", "Systems", "Partners", "Technologies")
-_CONSONANTS = np.array(list("BCDFGHJKLMNPRSTVWXZ"))
-_VOWELS = np.array(list("AEIOU"))
-_CLUSTERS = np.array(["BR", "CR", "DR", "FL", "GR", "KR", "PL", "PR", "ST", "TR", "SL", "SN"])
 
-# Stream namespaces for SeedSequence spawn keys: one stream per factor / symbol.
-_MARKET, _SECTOR, _SYMBOL, _TICKER, _BENCH = 0, 1, 2, 3, 4
-TRADING_DAYS_PER_YEAR = 252
-_MARKET_VOL = 0.010  # long-run daily volatility of the market factor
-_GARCH_ALPHA, _GARCH_BETA = 0.08, 0.90
 _PRICE_FLOOR = 1.0  # USD; log-prices are reflected here
 _DECIMALS = 5  # the vendor serves five decimals
-
-
-class Bars(NamedTuple):
-    """One symbol's daily bars as arrays (dates as datetime64[D])."""
-
-    date: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-    shares: np.ndarray  # actual (unadjusted) shares outstanding
-    factor: np.ndarray  # split factor: unadjusted price = adjusted price x factor
-    market_cap: np.ndarray  # USD, unadjusted close x actual shares, whole dollars
-
-
-@dataclass(frozen=True)
-class _Profile:
-    symbol: str
-    name: str
-    sector: str | None
-    exchange: str
-    mic_code: str
-    type: str
-    listed: date
-    delisted: date | None
-
-
-def _t(rng: np.random.Generator, dof: float, size: int) -> np.ndarray:
-    """Student-t draws scaled to unit variance."""
-    return rng.standard_t(dof, size) / np.sqrt(dof / (dof - 2.0))
-
-
-def _stream(seed: int, *key: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 class SandboxMarket:
@@ -107,38 +62,15 @@ class SandboxMarket:
         self.seed = seed
         self.n_symbols = n_symbols
         self.as_of = as_of if as_of is not None else latest_completed_trading_day()
-        self.symbols: list[str] = self._tickers(n_symbols)
+        self.symbols: list[str] = tickers(seed, n_symbols, {*self.BENCHMARKS, "IVV", "VOO"})
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._cache: dict[str, Bars] = {}
-        self._profiles: dict[str, _Profile] = {}
+        self._profiles: dict[str, Profile] = {}
         self._split_dates: dict[str, list[tuple[date, float]]] = {}
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"SandboxMarket(seed={self.seed}, n_symbols={self.n_symbols}, as_of={self.as_of})"
-
-    # ---- universe -------------------------------------------------------------------------
-    def _tickers(self, n: int) -> list[str]:
-        taken = set(self.BENCHMARKS) | {"IVV", "VOO"}
-        out: list[str] = []
-        for i in range(n):
-            rng = _stream(self.seed, _TICKER, i)
-            while True:
-                pattern = ("CVC", "CVCV", "KVC", "VCVC", "CVCVC")[rng.integers(5)]
-                parts = [
-                    rng.choice(_CONSONANTS)
-                    if c == "C"
-                    else rng.choice(_VOWELS)
-                    if c == "V"
-                    else rng.choice(_CLUSTERS)
-                    for c in pattern
-                ]
-                ticker = "".join(parts)[:5]
-                if ticker not in taken:
-                    break
-            taken.add(ticker)
-            out.append(ticker)
-        return out
 
     def is_known(self, symbol: str) -> bool:
         """Whether the market serves this symbol (universe or benchmark)."""
@@ -199,26 +131,11 @@ class SandboxMarket:
 
     @cached_property
     def _market(self) -> tuple[np.ndarray, np.ndarray]:
-        """Market factor log-returns and volatility regime (sigma / long-run sigma)."""
-        n = len(self._slots)
-        z = _t(_stream(self.seed, _MARKET), 5.0, n)
-        omega = _MARKET_VOL**2 * (1 - _GARCH_ALPHA - _GARCH_BETA)
-        var = np.empty(n)
-        v = _MARKET_VOL**2
-        for i in range(n):  # GARCH(1,1) recursion; ~8k steps
-            var[i] = v
-            v = omega + (_GARCH_ALPHA * z[i] * z[i] + _GARCH_BETA) * v
-        sigma = np.sqrt(var)
-        return sigma * z, sigma / _MARKET_VOL
+        return market_factor(self.seed, len(self._slots))
 
     @cached_property
     def _sectors(self) -> np.ndarray:
-        """Sector factor log-returns, shape (11, slots), larger in volatile regimes."""
-        n = len(self._slots)
-        regime = self._market[1]
-        return np.stack(
-            [0.005 * regime * _t(_stream(self.seed, _SECTOR, k), 6.0, n) for k in range(11)]
-        )
+        return sector_factors(self.seed, len(self._slots), self._market[1])
 
     # ---- generation -----------------------------------------------------------------------
     def _bars(self, symbol: str) -> Bars:
@@ -235,51 +152,53 @@ class SandboxMarket:
                     raise KeyError(f"unknown symbol {symbol!r}")
             return self._cache[symbol]
 
+    def _listing_slots(self, p: Params) -> tuple[int, int]:
+        """First and last served slot of a symbol (listing and delisting sessions)."""
+        sessions, n = self._sessions, len(self._slots)
+        first = 0
+        if p.late_listing:
+            cutoff = self._late_listing_cutoff
+            first = int(sessions[np.searchsorted(sessions, 250 + p.list_draw * (cutoff - 250))])
+        last = n - 1
+        if p.delists:
+            pick = first + 500 + p.delist_draw * (n - first - 600)
+            last = int(sessions[np.searchsorted(sessions, pick)])
+        return first, last
+
+    def listed(self, symbol: str) -> date:
+        """Listing date of a symbol, without generating its history."""
+        if symbol in self.BENCHMARKS:
+            return self.ORIGIN
+        if symbol not in self._index:
+            raise KeyError(f"unknown symbol {symbol!r}")
+        p = draw_params(stream(self.seed, SYMBOL_STREAM, self._index[symbol]))
+        return self._slots[self._listing_slots(p)[0]].date()
+
     def _generate_stock(self, i: int) -> Bars:
         symbol = self.symbols[i]
-        rng = _stream(self.seed, _SYMBOL, i)
+        rng = stream(self.seed, SYMBOL_STREAM, i)
         n = len(self._slots)
-        # Parameters first, always in the same order, so the draws below stay aligned.
-        sector = int(rng.integers(len(SECTORS)))
-        beta, beta_sector = rng.uniform(0.6, 1.5), rng.uniform(0.6, 1.2)
-        idio_vol, dof = rng.uniform(0.008, 0.02), rng.uniform(3.5, 6.0)
-        drift = rng.uniform(-0.02, 0.10) / TRADING_DAYS_PER_YEAR
-        price0 = float(np.exp(rng.uniform(np.log(10), np.log(300))))
-        shares0 = 10 ** rng.uniform(7.7, 9.7)  # 50M .. 5B shares
-        turnover = rng.uniform(0.003, 0.012)  # share of outstanding traded a day
-        late_listing = rng.random() < 0.2
-        list_draw = rng.random()
-        delists = rng.random() < 0.05
-        delist_draw = rng.random()
-        n_splits = int(rng.choice([0, 1, 2], p=[0.85, 0.12, 0.03]))
-        split_draws = rng.random(2)
-        split_ratios = rng.choice([2.0, 3.0], size=2, p=[0.7, 0.3])
-        exchange = ("NYSE", "NASDAQ")[int(rng.integers(2))]
-        suffix = _NAME_SUFFIX[int(rng.integers(len(_NAME_SUFFIX)))]
-        idio = _t(rng, dof, n)
+        p = draw_params(rng)
+        idio_vol = p.idio_vol
+        idio = student_t(rng, p.dof, n)
         idio *= idio_vol
         idio *= self._regime_sqrt
-        gaps = rng.normal(0, 0.3 * idio_vol, n)
-        ranges = np.abs(rng.normal(0, 0.5 * idio_vol, (2, n)))
-        volume_noise = rng.lognormal(0, 0.35, n)
+        idio -= idio.mean()
+        # Float32 draws are plenty for gaps, ranges and volume noise and twice as fast.
+        gaps = rng.standard_normal(n, dtype=np.float32) * (0.3 * idio_vol)
+        ranges = rng.standard_exponential((2, n), dtype=np.float32) * (0.4 * idio_vol)
+        volume_noise = np.exp(rng.standard_normal(n, dtype=np.float32) * 0.35)
         share_moves = rng.normal(-0.0005, 0.004, int(self._months[-1]) + 1)
 
+        first, last = self._listing_slots(p)
         sessions = self._sessions
-        first = 0
-        if late_listing:
-            cutoff = self._late_listing_cutoff
-            first = int(sessions[np.searchsorted(sessions, 250 + list_draw * (cutoff - 250))])
-        last = n - 1
-        if delists:
-            pick = first + 500 + delist_draw * (n - first - 600)
-            last = int(sessions[np.searchsorted(sessions, pick)])
 
-        ret = self._market[0] * beta
-        ret += self._sectors[sector] * beta_sector
+        ret = self._market[0] * p.beta
+        ret += self._sectors[p.sector] * p.beta_sector
         ret += idio
-        ret += drift
+        ret += p.drift
         logp = np.cumsum(ret)
-        logp += np.log(price0) - logp[first]
+        logp += np.log(p.price0) - logp[first]
         floor = np.log(_PRICE_FLOOR)
         logp -= floor
         np.abs(logp, out=logp)  # reflect at the floor so prices stay positive
@@ -298,36 +217,36 @@ class SandboxMarket:
 
         factor = np.ones(n)
         splits: list[int] = []
-        for k in range(n_splits):
-            pick = first + 250 + split_draws[k] * (last - first - 500)
+        for k in range(p.n_splits):
+            pick = first + 250 + p.split_draws[k] * (last - first - 500)
             slot = int(sessions[np.searchsorted(sessions, pick)])
             if slot not in splits and first < slot <= last:
                 splits.append(slot)
-                factor[:slot] *= split_ratios[k]  # before the split, a share was worth more
+                factor[:slot] *= p.split_ratios[k]  # before the split, a share was worth more
         shares = np.exp(np.cumsum(share_moves))[self._months]
-        shares *= shares0
+        shares *= p.shares0
         shares /= factor
         np.rint(shares, out=shares)
         np.abs(ret, out=ret)
         ret *= 15.0
         ret += 1.0
-        raw_volume = volume_noise
+        raw_volume = volume_noise.astype(np.float64)
         raw_volume *= shares
-        raw_volume *= turnover
+        raw_volume *= p.turnover
         raw_volume *= ret  # busier on big-move days
 
         keep = self._session_mask.copy()
         keep[:first] = False
         keep[last + 1 :] = False
-        self._profiles[symbol] = _Profile(
+        self._profiles[symbol] = Profile(
             symbol=symbol,
-            name=f"{symbol.title()} {suffix} Inc.",
-            sector=SECTORS[sector],
-            exchange=exchange,
-            mic_code="XNYS" if exchange == "NYSE" else "XNAS",
+            name=f"{symbol.title()} {p.suffix} Inc.",
+            sector=SECTORS[p.sector],
+            exchange=p.exchange,
+            mic_code="XNYS" if p.exchange == "NYSE" else "XNAS",
             type="Common Stock",
             listed=self._slots[first].date(),
-            delisted=self._slots[last].date() if delists else None,
+            delisted=self._slots[last].date() if p.delists else None,
         )
         self._split_dates[symbol] = [
             (self._slots[s].date(), float(factor[s - 1] / factor[s])) for s in sorted(splits)
@@ -335,7 +254,7 @@ class SandboxMarket:
         return self._assemble(keep, open_, high, low, close, raw_volume * factor, shares, factor)
 
     def _generate_benchmark(self, symbol: str) -> Bars:
-        rng = _stream(self.seed, _BENCH, self.BENCHMARKS.index(symbol))
+        rng = stream(self.seed, BENCH_STREAM, self.BENCHMARKS.index(symbol))
         n = len(self._slots)
         noise = rng.normal(0, 0.001, n)
         gaps, ranges = rng.normal(0, 0.002, n), np.abs(rng.normal(0, 0.004, (2, n)))
@@ -349,7 +268,7 @@ class SandboxMarket:
         high = np.maximum(open_, close) * np.exp(ranges[0])
         low = np.minimum(open_, close) * np.exp(-ranges[1])
         volume = base_volume * np.exp(volume_noise) * (1 + 10 * np.abs(ret))
-        self._profiles[symbol] = _Profile(
+        self._profiles[symbol] = Profile(
             symbol=symbol,
             name="S&P 500" if symbol == self.BENCHMARK else "SPDR S&P 500 ETF Trust",
             sector=None,

@@ -1,0 +1,156 @@
+"""Benchmark the pipeline stages on a large sandbox universe (default 500 symbols x 25 years).
+
+Runs each stage as the flows do, without Prefect's orchestration overhead, over real HTTP to
+the sandbox and real Parquet/DuckDB files in a scratch directory, and prints wall seconds,
+rows/s and the peak resident memory reached during each stage.
+
+    make bench                                  # 500 symbols x 25 years
+    make bench BENCH_ARGS="--symbols 100 --years 5"
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexlake.calendar import latest_completed_trading_day
+from indexlake.config import SandboxSettings, Settings
+from indexlake.lake.catalog import build_catalog
+from indexlake.methodology.strategy import load_strategies
+from indexlake.pipeline import compute, ingest, validate
+from indexlake.pipeline.ranges import history_range, year_chunks
+from indexlake.sources.factory import open_source, universe
+
+REPO = Path(__file__).resolve().parents[1]
+PAGE = 4096
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * PAGE
+
+
+class PeakRss:
+    """Samples resident memory every few milliseconds; reports the peak seen."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+
+    def __enter__(self) -> PeakRss:
+        self.peak = _rss_bytes()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_bytes())
+
+
+@dataclass
+class StageResult:
+    name: str
+    seconds: float
+    rows: int
+    peak_mib: float
+
+
+RESULTS: list[StageResult] = []
+
+
+@contextmanager
+def stage(name: str) -> Iterator[dict[str, int]]:
+    counter = {"rows": 0}
+    with PeakRss() as mem:
+        t0 = time.perf_counter()
+        yield counter
+        seconds = time.perf_counter() - t0
+    RESULTS.append(StageResult(name, seconds, counter["rows"], mem.peak / 2**20))
+    rate = f"{counter['rows'] / seconds:>12,.0f} rows/s" if counter["rows"] else " " * 19
+    print(
+        f"  {name:<28} {seconds:8.2f} s {rate}  peak RSS {mem.peak / 2**20:8.0f} MiB",
+        flush=True,
+    )
+
+
+def run(symbols: int, years: int, workdir: Path, keep: bool) -> None:
+    latest = latest_completed_trading_day()
+    start, end = history_range(latest, years)
+    settings = Settings(
+        data_dir=workdir / "data",
+        strategies_dir=REPO / "strategies",
+        expectations_dir=REPO / "expectations",
+        sandbox=SandboxSettings(n_symbols=symbols),
+    )
+    strategies = load_strategies(settings.strategies_dir)
+    print(
+        f"bench: {symbols} symbols x {years} years ({start}..{end}), "
+        f"{len(strategies)} strategies, work dir {workdir}"
+    )
+    run_id = "bench"
+    members = universe(settings)
+    batches: list[ingest.StagedBatch] = []
+    with stage("ingest (HTTP + staging)") as c, open_source(settings) as source:
+        for lo, hi in year_chunks(start, end):
+            staged = ingest.ingest_chunk(
+                source, settings.data_dir, run_id, members, settings.benchmark, lo, hi
+            )
+            batches.extend(staged)
+            c["rows"] += sum(b.rows for b in staged)
+    with stage("validate (GX)") as c:
+        for b in batches:
+            report = validate.validate_batch(
+                b, settings.expectations_dir, settings.lake_root, run_id
+            )
+            if not report.success:
+                raise SystemExit(report.failure_message())
+            c["rows"] += b.rows
+    with stage("publish (Parquet partitions)") as c:
+        for b in batches:
+            c["rows"] += ingest.publish_batch(settings.lake_root, b)
+    with stage("load panel (DuckDB)") as c:
+        panel = compute.load_panel(settings.lake_root, members, [settings.benchmark])
+        c["rows"] = int(panel.closes.notna().sum().sum())
+    timings: dict[str, float] = {}
+    for strategy in strategies:
+        with stage(f"compute {strategy.id}") as c:
+            t0 = time.perf_counter()
+            outputs = compute.compute_strategy(strategy, panel)
+            timings[strategy.id] = time.perf_counter() - t0
+            c["rows"] = len(outputs.allocations)
+        with stage(f"publish {strategy.id}"):
+            compute.publish_outputs(settings.lake_root, outputs)
+    with stage("catalog"):
+        build_catalog(settings.lake_root, settings.catalog_path)
+    total = sum(r.seconds for r in RESULTS)
+    peak = max(r.peak_mib for r in RESULTS)
+    print(f"bench: total {total:.1f} s, peak RSS {peak:.0f} MiB")
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=500)
+    parser.add_argument("--years", type=int, default=25)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch lake")
+    args = parser.parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="indexlake-bench-"))
+    run(args.symbols, args.years, workdir, args.keep)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The one place that turns settings into a live `Source` and a symbol universe."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from indexlake.calendar import latest_completed_trading_day
+from indexlake.config import Settings
+from indexlake.sources.base import Source
+from indexlake.sources.sandbox.market import SandboxMarket
+from indexlake.sources.sandbox.server import serve_sandbox
+from indexlake.sources.twelvedata import TwelveDataClient, TwelveDataSource
+
+SANDBOX_API_KEY = "sandbox"
+
+
+class SourceConfigError(ValueError):
+    """Settings that cannot produce a source (missing key, missing universe)."""
+
+
+@contextmanager
+def open_source(settings: Settings, *, as_of: date | None = None) -> Iterator[Source]:
+    """A ready source for `settings.provider`; the sandbox is served over loopback HTTP."""
+    td = settings.twelvedata
+    if settings.provider == "sandbox":
+        sb = settings.sandbox
+        market = SandboxMarket(sb.seed, sb.n_symbols, as_of)
+        with serve_sandbox(
+            market, host=sb.host, port=sb.port, credits_per_minute=sb.credits_per_minute
+        ) as base_url:
+            client = TwelveDataClient(
+                base_url,
+                SANDBOX_API_KEY,
+                batch_size=td.batch_size,
+                timeout=td.timeout_seconds,
+                max_attempts=td.max_attempts,
+                credits_per_minute=sb.credits_per_minute or None,
+            )
+            source = TwelveDataSource(client, name="sandbox")
+            try:
+                yield source
+            finally:
+                source.close()
+        return
+    if settings.provider == "twelvedata":
+        key = settings.twelvedata_api_key()
+        if not key:
+            raise SourceConfigError(
+                "provider 'twelvedata' needs an API key: set TWELVEDATA_API_KEY "
+                "(or twelvedata.api_key in the settings)"
+            )
+        client = TwelveDataClient(
+            td.base_url,
+            key,
+            batch_size=td.batch_size,
+            timeout=td.timeout_seconds,
+            max_attempts=td.max_attempts,
+            credits_per_minute=td.credits_per_minute,
+        )
+        source = TwelveDataSource(client, name="twelvedata")
+        try:
+            yield source
+        finally:
+            source.close()
+        return
+    raise SourceConfigError(f"unknown provider {settings.provider!r}")
+
+
+def universe(settings: Settings, *, as_of: date | None = None) -> list[str]:
+    """The symbols to track: `settings.symbols`, else the sandbox's symbols listed by `as_of`."""
+    if settings.symbols:
+        return list(settings.symbols)
+    if settings.provider == "sandbox":
+        sb = settings.sandbox
+        market = SandboxMarket(sb.seed, sb.n_symbols, as_of)
+        day = as_of or latest_completed_trading_day()
+        # Symbols not yet listed on `as_of` have no data; delisted ones stay (no survivorship).
+        return [s for s in market.symbols if market.listed(s) <= day]
+    raise SourceConfigError(
+        f"provider {settings.provider!r} needs an explicit universe: set the `symbols` setting "
+        "(INDEXLAKE_SYMBOLS or `symbols = [...]` in indexlake.toml)"
+    )
