@@ -24,9 +24,9 @@ def backfill(
 ) -> RunSummary:
     """Land prices and market caps for [start, end], then recompute every output.
 
-    mode "missing" fetches only symbols with nothing landed in a chunk; "all" refetches
-    and replaces the whole range. strategies limits which strategies are recomputed;
-    symbols limits which symbols are fetched.
+    mode "missing" skips chunks (calendar years of the range) whose prices and market caps
+    are already landed for every trading day; "all" refetches and replaces the whole range.
+    strategies limits which strategies are recomputed; symbols limits which are fetched.
     """
     settings = load_settings()
     check_range(start, end, latest_completed_trading_day())

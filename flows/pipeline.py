@@ -12,10 +12,11 @@ from indexlake.methodology.strategy import load_strategies
 from indexlake.pipeline.ingest import Mode
 from indexlake.pipeline.ranges import year_chunks
 from indexlake.pipeline.summary import RunSummary, ValidationLine
+from indexlake.quality.gx_context import warm_up as warm_up_validation
 from indexlake.quality.runner import ValidationFailed
 from indexlake.sources.factory import open_source, universe
 from tasks.compute import compute_strategies
-from tasks.ingest import ingest_chunk, plan_fetch
+from tasks.ingest import chunk_landed, ingest_chunk
 from tasks.publish import clear_staging, publish_batch, publish_catalog, report_run
 from tasks.validate import validate_batch
 
@@ -50,15 +51,16 @@ def run_pipeline(
         api_url=f"http://{settings.api.host}:{settings.api.port}/docs",
     )
     failures = []
+    warm_up_validation()  # GX takes seconds to import: overlap that with the first fetch
     chunks = [c for c in year_chunks(start, end) if len(trading_days(*c))]
     if chunks:
         with open_source(settings) as source:
             for lo, hi in chunks:
-                todo = plan_fetch(settings.lake_root, [*requested, benchmark], lo, hi, mode)
-                if not todo:
+                if mode == "missing" and chunk_landed(settings.lake_root, requested, lo, hi):
                     continue
-                fetch = [s for s in todo if s != benchmark]
-                batches = ingest_chunk(source, settings.data_dir, run_id, fetch, benchmark, lo, hi)
+                batches = ingest_chunk(
+                    source, settings.data_dir, run_id, requested, benchmark, lo, hi
+                )
                 reports = [
                     validate_batch(b, settings.expectations_dir, settings.lake_root, run_id)
                     for b in batches

@@ -38,6 +38,15 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _drain_prefect_queues() -> None:
+    """Send the run's queued logs and events before a server started here is stopped."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
+
+
 def _run_flow(name: str, **params: object) -> None:
     """Run a flow against a real local Prefect server and print the run summary."""
     from indexlake.methodology.strategy import StrategyFileError
@@ -58,6 +67,8 @@ def _run_flow(name: str, **params: object) -> None:
             run = flow(**params)
         except (RangeError, StrategyFileError, SourceConfigError, ValidationFailed) as exc:
             _fail(str(exc))
+        finally:
+            _drain_prefect_queues()
         typer.echo("")
         typer.echo(render_text(run))
         typer.echo(f"done in {time.perf_counter() - t0:.1f}s (Prefect API {api_url})")

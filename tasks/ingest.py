@@ -14,16 +14,13 @@ from indexlake.pipeline import ingest
 from indexlake.sources.base import Source
 
 
-@task(name="plan-fetch", cache_policy=NO_CACHE)
-def plan_fetch(
-    lake_root: Path, symbols: list[str], start: date, end: date, mode: ingest.Mode
-) -> list[str]:
-    """Symbols that need fetching for one chunk."""
-    todo = ingest.symbols_to_fetch(lake_root, symbols, start, end, mode)
-    get_run_logger().info(
-        "%s..%s: %d of %d symbols to fetch (mode %s)", start, end, len(todo), len(symbols), mode
-    )
-    return todo
+@task(name="check-landed", task_run_name="check landed {start}..{end}", cache_policy=NO_CACHE)
+def chunk_landed(lake_root: Path, symbols: list[str], start: date, end: date) -> bool:
+    """Whether a chunk is already landed for every trading day (then "missing" skips it)."""
+    landed = ingest.chunk_landed(lake_root, symbols, start, end)
+    if landed:
+        get_run_logger().info("%s..%s already landed: skipped", start, end)
+    return landed
 
 
 @task(

@@ -34,6 +34,15 @@ def test_readme_row_matches_schema(name: str) -> None:
     for column in dataset.columns:
         assert column in documented, f"README {name} row lacks column {column}"
     extra = [c for c in documented if c not in dataset.columns and c.islower()]
-    values = {"market_cap", "statistics", "configured", "buy", "sell", "strategy", "benchmark",
-              "full", "trailing_252d"}
+    values = {
+        "market_cap",
+        "statistics",
+        "configured",
+        "buy",
+        "sell",
+        "strategy",
+        "benchmark",
+        "full",
+        "trailing_252d",
+    }
     assert set(extra) <= values, f"README {name} row names unknown columns {extra}"

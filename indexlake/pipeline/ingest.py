@@ -17,6 +17,7 @@ from typing import Literal
 import pandas as pd
 import pyarrow.parquet as pq
 
+from indexlake.calendar import trading_days
 from indexlake.lake.partitions import (
     merge_range,
     read_partition,
@@ -60,15 +61,13 @@ def staging_dir(data_dir: Path, run_id: str) -> Path:
     return Path(data_dir) / "staging" / run_id
 
 
-def symbols_to_fetch(
-    lake_root: Path, symbols: list[str], start: date, end: date, mode: Mode
-) -> list[str]:
-    """Symbols to fetch for [start, end]: all of them, or those with no landed rows there."""
-    if mode == "all":
-        return list(symbols)
-    landed = query_frame(lake_root, "landed_coverage", {"start": start, "end": end})
-    present = set(landed["symbol"])
-    return [s for s in symbols if s not in present]
+def chunk_landed(lake_root: Path, symbols: list[str], start: date, end: date) -> bool:
+    """True if prices and market caps of ``symbols`` cover every trading day of [start, end]."""
+    sessions = len(trading_days(start, end))
+    landed = query_frame(
+        lake_root, "landed_dates", {"symbols": symbols, "start": start, "end": end}
+    ).iloc[0]
+    return bool(landed["price_dates"] >= sessions and landed["market_cap_dates"] >= sessions)
 
 
 def _stage(frame: pd.DataFrame, dataset: str, path: Path) -> int:

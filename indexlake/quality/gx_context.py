@@ -67,3 +67,10 @@ def _skip_batch_fingerprint() -> None:
 
     if hasattr(engine, "hash_pandas_dataframe"):
         engine.hash_pandas_dataframe = lambda df: f"unhashed-{len(df)}-rows"
+
+
+def warm_up() -> threading.Thread:
+    """Import GX and build the context in a background thread (overlaps it with ingest)."""
+    thread = threading.Thread(target=batch_definition, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -30,7 +30,7 @@ def _published(data_dir: Path) -> dict[str, pd.DataFrame]:
         for name, ds in DATASETS.items():
             if name == "dq_results":
                 continue
-            key = ", ".join(ds.key)
+            key = ", ".join(f'"{k}"' for k in ds.key)
             out[name] = con.execute(f"select * from {name} order by {key}").df()
         return out
     finally:
@@ -52,8 +52,10 @@ def test_backfill_lands_validates_computes_and_publishes(lake_env: Path) -> None
     prices = published["prices"]
     assert len(prices) == len(expected)
     assert sorted(prices["year"].unique()) == [2023, 2024]
-    merged = prices.merge(
-        expected.assign(date=expected["date"].dt.date), on=["symbol", "date"], suffixes=("", "_x")
+    merged = prices.assign(date=pd.to_datetime(prices["date"])).merge(
+        expected.assign(date=pd.to_datetime(expected["date"])),
+        on=["symbol", "date"],
+        suffixes=("", "_x"),
     )
     assert len(merged) == len(expected)
     assert (merged["close"] - merged["close_x"]).abs().max() < 1e-9

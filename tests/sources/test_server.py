@@ -114,3 +114,38 @@ def test_matching_http_status_when_asked(market: SandboxMarket) -> None:
 def test_unknown_paths_and_missing_symbol(base_url: str, path: str) -> None:
     assert get(base_url, path).json()["code"] == 400
     assert get(base_url, "/nothing").json()["code"] == 404
+
+
+def test_serve_sandbox_leaves_the_process_logging_alone() -> None:
+    """uvicorn's default dictConfig flushes and closes every handler of the process (e.g.
+    Prefect's API log handler, which deadlocked a flow run); the sandbox must not do that."""
+    import logging
+
+    from indexlake.sources.sandbox.market import SandboxMarket
+    from indexlake.sources.sandbox.server import serve_sandbox
+
+    class Recording(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.calls.append("emit")
+
+        def flush(self) -> None:
+            self.calls.append("flush")
+
+        def close(self) -> None:
+            self.calls.append("close")
+            super().close()
+
+    handler = Recording()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with serve_sandbox(SandboxMarket(seed=1, n_symbols=2)):
+            pass
+        assert handler in root.handlers
+        assert "flush" not in handler.calls and "close" not in handler.calls
+    finally:
+        root.removeHandler(handler)
