@@ -52,27 +52,41 @@ def free_port(host: str = HOST) -> int:
         return s.getsockname()[1]
 
 
+def _default_signals() -> None:
+    # A child of a non-interactive shell inherits SIGINT as ignored; Prefect's worker turns
+    # SIGTERM into SIGINT, so it must be able to receive it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start_process(args: Sequence[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
     """Start a child in its own process group, output to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as fh:
         return subprocess.Popen(
-            list(args), stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            list(args),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_default_signals,
         )
 
 
-def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    """SIGTERM the child's process group, then SIGKILL it if it lingers."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except (ProcessLookupError, PermissionError):
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=timeout)
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a child's process group: SIGINT (graceful), then SIGTERM, then SIGKILL."""
+    for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def wait_healthy(api_url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
@@ -177,7 +191,7 @@ def run_stack(prefect_home: Path, api_host: str, api_port: int) -> int:
         def _stop(*_: object) -> None:
             stop["now"] = True
 
-        previous = signal.signal(signal.SIGTERM, _stop)
+        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             while not stop["now"]:
                 dead = [n for n, p in children.items() if p.poll() is not None]
@@ -186,10 +200,9 @@ def run_stack(prefect_home: Path, api_host: str, api_port: int) -> int:
                     code = 1
                     break
                 time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             for proc in children.values():
                 stop_process(proc)
         print("stopped.")

@@ -26,6 +26,13 @@ def compute_strategies(
         panel.closes.shape[1],
         ", ".join(benchmarks),
     )
+    for lo, hi in panel.gaps:
+        logger.warning(
+            "landed history lacks sessions %s..%s: strategies start after it; "
+            "backfill that range to extend them",
+            lo,
+            hi,
+        )
     written = {}
     for strategy in strategies:
         outputs = compute.compute_strategy(strategy, panel)

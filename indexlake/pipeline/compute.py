@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from indexlake.calendar import trading_days
 from indexlake.lake.partitions import write_partition
 from indexlake.lake.query import query_frame
 from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS, RISK_METRICS
@@ -21,11 +23,31 @@ ALL_DATES = (date(1900, 1, 1), date(2100, 12, 31))
 
 @dataclass
 class Panel:
-    """Wide daily closes and market caps of the universe plus benchmark closes."""
+    """Wide daily closes and market caps of the universe plus benchmark closes.
+
+    Covers the contiguous run of landed sessions that ends at the latest one; ``gaps`` lists
+    the ranges of sessions missing before it (history before a gap is not used).
+    """
 
     closes: pd.DataFrame
     market_caps: pd.DataFrame
     benchmarks: pd.DataFrame
+    gaps: list[tuple[date, date]] = field(default_factory=list)
+
+
+def session_gaps(dates: pd.DatetimeIndex) -> list[tuple[date, date]]:
+    """Runs of NYSE sessions missing between the first and last of ``dates``."""
+    if len(dates) < 2:
+        return []
+    sessions = trading_days(dates[0].date(), dates[-1].date())
+    missing = sessions.difference(dates)
+    if missing.empty:
+        return []
+    position = sessions.get_indexer(missing)
+    breaks = np.flatnonzero(np.diff(position) != 1)
+    starts = np.r_[0, breaks + 1]
+    ends = np.r_[breaks, len(missing) - 1]
+    return [(missing[a].date(), missing[b].date()) for a, b in zip(starts, ends, strict=True)]
 
 
 def _wide(long: pd.DataFrame, value: str, symbols: list[str]) -> pd.DataFrame:
@@ -45,9 +67,13 @@ def load_panel(lake_root: Path, symbols: list[str], benchmarks: list[str]) -> Pa
     )
     caps = query_frame(lake_root, "panel_market_caps", {"symbols": symbols, "start": lo, "end": hi})
     closes = _wide(prices[prices["symbol"].isin(symbols)], "close", symbols)
+    gaps = session_gaps(closes.index)
+    if gaps:
+        closes = closes.loc[pd.Timestamp(gaps[-1][1]) + pd.Timedelta(days=1) :]
     bench = _wide(prices[prices["symbol"].isin(benchmarks)], "close", benchmarks)
+    bench = bench.reindex(index=closes.index)
     market_caps = _wide(caps, "market_cap", symbols).reindex(index=closes.index)
-    return Panel(closes=closes, market_caps=market_caps, benchmarks=bench)
+    return Panel(closes=closes, market_caps=market_caps, benchmarks=bench, gaps=gaps)
 
 
 @dataclass
