@@ -103,7 +103,7 @@ def run(symbols: int, years: int, workdir: Path, keep: bool) -> None:
     members = universe(settings)
     batches: list[ingest.StagedBatch] = []
     with stage("ingest (HTTP + staging)") as c, open_source(settings) as source:
-        for lo, hi in year_chunks(start, end):
+        for lo, hi in year_chunks(start, end, settings.chunk_years):
             staged = ingest.ingest_chunk(
                 source, settings.data_dir, run_id, members, settings.benchmark, lo, hi
             )

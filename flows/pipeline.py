@@ -18,6 +18,7 @@ from indexlake.sources.factory import open_source, universe
 from tasks.compute import compute_strategies
 from tasks.ingest import chunk_landed, ingest_chunk
 from tasks.publish import clear_staging, publish_batch, publish_catalog, report_run
+from tasks.secrets import with_api_key
 from tasks.validate import validate_batch
 
 
@@ -37,6 +38,7 @@ def run_pipeline(
 ) -> RunSummary:
     """Land [start, end] chunk by chunk, then recompute and publish every strategy."""
     run_id = current_run_id()
+    settings = with_api_key(settings)
     strategies = load_strategies(settings.strategies_dir, strategy_ids)
     members = universe(settings)
     requested = symbols or members
@@ -52,7 +54,7 @@ def run_pipeline(
     )
     failures = []
     warm_up_validation()  # GX takes seconds to import: overlap that with the first fetch
-    chunks = [c for c in year_chunks(start, end) if len(trading_days(*c))]
+    chunks = [c for c in year_chunks(start, end, settings.chunk_years) if len(trading_days(*c))]
     if chunks:
         with open_source(settings) as source:
             for lo, hi in chunks:

@@ -39,6 +39,8 @@ class TwelveDataSettings(BaseModel):
 
     base_url: str = "https://api.twelvedata.com"
     api_key: SecretStr | None = None
+    # Prefect Secret block read by the flows when neither api_key nor TWELVEDATA_API_KEY is set.
+    secret_block: str = "twelvedata-api-key"
     credits_per_minute: int = Field(8, ge=1)
     credits_per_day: int = Field(800, ge=1)
     batch_size: int = Field(120, ge=1, le=120)
@@ -68,6 +70,8 @@ class Settings(BaseSettings):
     symbols: list[str] = Field(default_factory=list)
     benchmark: str = "SPX"
     history_years: int = Field(5, ge=1, le=50)
+    # Backfills fetch, validate and publish this many calendar years at a time.
+    chunk_years: int = Field(5, ge=1, le=50)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     twelvedata: TwelveDataSettings = Field(default_factory=TwelveDataSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

@@ -10,4 +10,4 @@ final as (
       and date between $start and $end
 )
 
-select * from final order by date, symbol
+select * from final

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from indexlake.lake.partitions import dataset_dir, partition_values
 from indexlake.lake.schemas import DATASETS, Dataset
@@ -75,6 +76,15 @@ def render_sql(root: Path, name: str) -> str:
     for n, scan in scans.items():
         text = text.replace("{" + n + "}", scan)
     return text
+
+
+def query_arrow(root: Path, name: str, params: dict[str, Any] | None = None) -> pa.Table:
+    """Run ``sql/<name>.sql`` over the lake and return the result as an Arrow table."""
+    con = duckdb.connect()
+    try:
+        return con.sql(render_sql(root, name), params=params or {}).to_arrow_table()
+    finally:
+        con.close()
 
 
 def query_frame(root: Path, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from indexlake.calendar import trading_days
 from indexlake.lake.partitions import write_partition
-from indexlake.lake.query import query_frame
+from indexlake.lake.query import query_arrow
 from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS, RISK_METRICS
 from indexlake.methodology.engine import compute_index
 from indexlake.methodology.strategy import Strategy
@@ -50,28 +52,35 @@ def session_gaps(dates: pd.DatetimeIndex) -> list[tuple[date, date]]:
     return [(missing[a].date(), missing[b].date()) for a, b in zip(starts, ends, strict=True)]
 
 
-def _wide(long: pd.DataFrame, value: str, symbols: list[str]) -> pd.DataFrame:
-    if long.empty:
-        return pd.DataFrame(columns=symbols, index=pd.DatetimeIndex([], name="date"), dtype=float)
-    wide = long.pivot(index="date", columns="symbol", values=value)
-    wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index), name="date")
-    wide.columns.name = None
-    return wide.reindex(columns=[s for s in symbols if s in wide.columns]).astype(float)
+def _wide(long: pa.Table, value: str, symbols: list[str]) -> pd.DataFrame:
+    """Long (date, symbol, value) rows scattered into a dates x symbols frame (NaN = no row)."""
+    days = np.unique(long.column("date").to_numpy())
+    present = set(pc.unique(long.column("symbol")).to_pylist())
+    columns = [s for s in symbols if s in present]
+    grid = np.full((len(days), len(columns)), np.nan)
+    if long.num_rows:
+        row = np.searchsorted(days, long.column("date").to_numpy())
+        col_of = {s: i for i, s in enumerate(columns)}
+        encoded = pc.dictionary_encode(long.column("symbol")).combine_chunks()
+        lookup = np.array([col_of.get(s, -1) for s in encoded.dictionary.to_pylist()], dtype=int)
+        col = lookup[encoded.indices.to_numpy()]
+        keep = col >= 0
+        grid[row[keep], col[keep]] = long.column(value).to_numpy(zero_copy_only=False)[keep]
+    index = pd.DatetimeIndex(days.astype("datetime64[ns]"), name="date")
+    return pd.DataFrame(grid, index=index, columns=columns)
 
 
 def load_panel(lake_root: Path, symbols: list[str], benchmarks: list[str]) -> Panel:
     """Read the universe's closes and market caps, and the benchmarks' closes, from the lake."""
     lo, hi = ALL_DATES
-    prices = query_frame(
-        lake_root, "panel_prices", {"symbols": [*symbols, *benchmarks], "start": lo, "end": hi}
-    )
-    caps = query_frame(lake_root, "panel_market_caps", {"symbols": symbols, "start": lo, "end": hi})
-    closes = _wide(prices[prices["symbol"].isin(symbols)], "close", symbols)
+    prices = query_arrow(lake_root, "panel_prices", {"symbols": symbols, "start": lo, "end": hi})
+    bench = query_arrow(lake_root, "panel_prices", {"symbols": benchmarks, "start": lo, "end": hi})
+    caps = query_arrow(lake_root, "panel_market_caps", {"symbols": symbols, "start": lo, "end": hi})
+    closes = _wide(prices, "close", symbols)
     gaps = session_gaps(closes.index)
     if gaps:
         closes = closes.loc[pd.Timestamp(gaps[-1][1]) + pd.Timedelta(days=1) :]
-    bench = _wide(prices[prices["symbol"].isin(benchmarks)], "close", benchmarks)
-    bench = bench.reindex(index=closes.index)
+    bench = _wide(bench, "close", benchmarks).reindex(index=closes.index)
     market_caps = _wide(caps, "market_cap", symbols).reindex(index=closes.index)
     return Panel(closes=closes, market_caps=market_caps, benchmarks=bench, gaps=gaps)
 

@@ -31,12 +31,17 @@ def history_range(latest: date, years: int) -> tuple[date, date]:
     return latest - relativedelta(years=years) + relativedelta(days=1), latest
 
 
-def year_chunks(start: date, end: date) -> list[tuple[date, date]]:
-    """Split [start, end] at calendar-year boundaries (one chunk per Parquet partition)."""
+def year_chunks(start: date, end: date, years: int = 1) -> list[tuple[date, date]]:
+    """Split [start, end] at calendar-year boundaries into chunks of up to ``years`` years.
+
+    A chunk never splits a year, so each yearly Parquet partition is written by one chunk.
+    """
+    if years < 1:
+        raise RangeError(f"chunk size must be at least 1 year, not {years}")
     chunks = []
     lo = start
     while lo <= end:
-        hi = min(date(lo.year, 12, 31), end)
+        hi = min(date(lo.year + years - 1, 12, 31), end)
         chunks.append((lo, hi))
-        lo = date(lo.year + 1, 1, 1)
+        lo = date(hi.year + 1, 1, 1)
     return chunks

@@ -12,6 +12,7 @@ from indexlake.sources.base import Source
 from indexlake.sources.sandbox.market import SandboxMarket
 from indexlake.sources.sandbox.server import serve_sandbox
 from indexlake.sources.twelvedata import TwelveDataClient, TwelveDataSource
+from indexlake.sources.universes import SP100
 
 SANDBOX_API_KEY = "sandbox"
 
@@ -48,8 +49,8 @@ def open_source(settings: Settings, *, as_of: date | None = None) -> Iterator[So
         key = settings.twelvedata_api_key()
         if not key:
             raise SourceConfigError(
-                "provider 'twelvedata' needs an API key: set TWELVEDATA_API_KEY "
-                "(or twelvedata.api_key in the settings)"
+                "provider 'twelvedata' needs an API key: set TWELVEDATA_API_KEY, or save it in "
+                f"the Prefect Secret block {td.secret_block!r}"
             )
         client = TwelveDataClient(
             td.base_url,
@@ -69,7 +70,8 @@ def open_source(settings: Settings, *, as_of: date | None = None) -> Iterator[So
 
 
 def universe(settings: Settings, *, as_of: date | None = None) -> list[str]:
-    """The symbols to track: `settings.symbols`, else the sandbox's symbols listed by `as_of`."""
+    """The symbols to track: `settings.symbols`, else the sandbox's symbols listed by `as_of`
+    (sandbox) or the S&P 100 (twelvedata)."""
     if settings.symbols:
         return list(settings.symbols)
     if settings.provider == "sandbox":
@@ -78,6 +80,8 @@ def universe(settings: Settings, *, as_of: date | None = None) -> list[str]:
         day = as_of or latest_completed_trading_day()
         # Symbols not yet listed on `as_of` have no data; delisted ones stay (no survivorship).
         return [s for s in market.symbols if market.listed(s) <= day]
+    if settings.provider == "twelvedata":
+        return list(SP100)
     raise SourceConfigError(
         f"provider {settings.provider!r} needs an explicit universe: set the `symbols` setting "
         "(INDEXLAKE_SYMBOLS or `symbols = [...]` in indexlake.toml)"

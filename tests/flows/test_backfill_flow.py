@@ -46,7 +46,7 @@ def test_backfill_lands_validates_computes_and_publishes(lake_env: Path) -> None
     expected = market.prices([*market.symbols, "SPX"], START, END)
     assert run.rows_landed["prices"] == len(expected)
     assert run.rows_landed["market_caps"] == len(market.market_caps(None, START, END))
-    assert run.validation_passed and len(run.validations) == 2 * 2  # 2 years x 2 datasets
+    assert run.validation_passed and len(run.validations) == 2  # one chunk x 2 datasets
 
     published = _published(lake_env)
     prices = published["prices"]

@@ -38,11 +38,21 @@ def test_history_range_spans_the_years() -> None:
 @given(
     st.dates(min_value=date(1995, 1, 1), max_value=date(2030, 1, 1)),
     st.integers(min_value=0, max_value=4000),
+    st.integers(min_value=1, max_value=6),
 )
-def test_year_chunks_partition_the_range(start: date, length: int) -> None:
+def test_year_chunks_partition_the_range(start: date, length: int, years: int) -> None:
     end = start + timedelta(days=length)
-    chunks = year_chunks(start, end)
+    chunks = year_chunks(start, end, years)
     assert chunks[0][0] == start and chunks[-1][1] == end
     for (_, hi), (nxt, _) in itertools.pairwise(chunks):
         assert hi + timedelta(days=1) == nxt
-    assert all(lo.year == hi.year and lo <= hi for lo, hi in chunks)
+    assert all(lo <= hi and hi.year - lo.year < years for lo, hi in chunks)
+    assert all(hi == date(hi.year, 12, 31) for _, hi in chunks[:-1])
+
+
+def test_year_chunks_of_five_years() -> None:
+    assert year_chunks(date(2001, 11, 26), date(2012, 3, 1), 5) == [
+        (date(2001, 11, 26), date(2005, 12, 31)),
+        (date(2006, 1, 1), date(2010, 12, 31)),
+        (date(2011, 1, 1), date(2012, 3, 1)),
+    ]

@@ -31,10 +31,13 @@ def test_explicit_symbols_win() -> None:
     assert universe(Settings(symbols=["aapl", "msft"])) == ["AAPL", "MSFT"]
 
 
-def test_twelvedata_needs_key_and_symbols(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_twelvedata_needs_a_key_and_defaults_to_the_sp100(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("TWELVEDATA_API_KEY", raising=False)
     settings = Settings(provider="twelvedata")
     with pytest.raises(SourceConfigError, match="TWELVEDATA_API_KEY"), open_source(settings):
         pass
-    with pytest.raises(SourceConfigError, match="`symbols`"):
-        universe(settings)
+    symbols = universe(settings)
+    assert len(symbols) == len(set(symbols)) > 100
+    assert {"AAPL", "MSFT", "BRK.B"} <= set(symbols) and "SPX" not in symbols
