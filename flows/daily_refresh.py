@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 from prefect import flow
 
 from flows.pipeline import run_pipeline
@@ -21,8 +22,9 @@ def daily_refresh(strategies: list[str] | None = None) -> RunSummary:
     latest = latest_completed_trading_day()
     landed = query_frame(settings.lake_root, "landed_rows")
     last = landed.loc[landed["dataset"] == "prices", "last_date"].iloc[0]
-    if last is None or str(last) == "NaT":
+    if pd.isna(last):
         start, end = history_range(latest, settings.history_years)
     else:
-        start, end = last.date() + timedelta(days=1), latest
-    return run_pipeline(settings, start, end, strategy_ids=strategies, symbols=None, mode="all")
+        # Up to date: the latest session alone, which "missing" then finds landed and skips.
+        start, end = min(last.date() + timedelta(days=1), latest), latest
+    return run_pipeline(settings, start, end, strategy_ids=strategies, symbols=None, mode="missing")

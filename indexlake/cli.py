@@ -177,12 +177,14 @@ def sandbox(
 
 
 @app.command()
-def up() -> None:
+def up(
+    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
+) -> None:
     """Start the Prefect server, serve the deployments of prefect.yaml and the read API."""
     from indexlake.services import run_stack
 
     settings = load_settings()
-    sys.exit(run_stack(_prefect_home(), settings.api.host, settings.api.port))
+    sys.exit(run_stack(_prefect_home(), settings.api.host, settings.api.port, prefect_port))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,15 +89,18 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
             continue
 
 
-def wait_healthy(api_url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
+def wait_until(
+    ready: Callable[[], bool], proc: subprocess.Popen, what: str, timeout: float = 90.0
+) -> None:
+    """Poll ``ready`` until it holds; fail early if ``proc`` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if api_healthy(api_url):
+        if ready():
             return
         if proc.poll() is not None:
-            raise ServiceError(f"Prefect server exited with code {proc.returncode}; see {log}")
+            raise ServiceError(f"{what}: exited with code {proc.returncode}")
         time.sleep(0.25)
-    raise ServiceError(f"Prefect server not healthy after {timeout:.0f}s; see {log}")
+    raise ServiceError(f"{what}: not ready after {timeout:.0f}s")
 
 
 @contextmanager
@@ -136,7 +139,7 @@ def prefect_server(prefect_home: Path, port: int | None = None) -> Iterator[str]
         env,
     )
     try:
-        wait_healthy(api_url, proc, log)
+        wait_until(lambda: api_healthy(api_url), proc, f"Prefect server; see {log}")
         yield api_url
     finally:
         stop_process(proc)
@@ -153,13 +156,15 @@ def _prefect(args: Sequence[str], env: dict[str, str]) -> None:
         raise ServiceError(f"prefect {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
-def run_stack(prefect_home: Path, api_host: str, api_port: int) -> int:
+def run_stack(
+    prefect_home: Path, api_host: str, api_port: int, prefect_port: int = PREFECT_PORT
+) -> int:
     """Prefect server + deployments of prefect.yaml + a process worker + the read API.
 
     Runs until Ctrl-C (or SIGTERM), then stops every child; returns an exit code.
     """
     logs = Path(prefect_home) / "logs"
-    with prefect_server(prefect_home) as api_url:
+    with prefect_server(prefect_home, prefect_port) as api_url:
         env = {
             **os.environ,
             "PREFECT_API_URL": api_url,
@@ -180,6 +185,11 @@ def run_stack(prefect_home: Path, api_host: str, api_port: int) -> int:
                 [sys.executable, "-m", "indexlake.cli", "api"], logs / "api.log", env
             ),
         }
+        wait_until(
+            lambda: api_healthy(f"http://{api_host}:{api_port}"),
+            children["api"],
+            f"read API on {api_host}:{api_port}; see {logs / 'api.log'}",
+        )
         ui = api_url.removesuffix("/api")
         print(f"Prefect UI   {ui}  (deployments: backfill/backfill, daily-refresh/daily)")
         print(f"read API     http://{api_host}:{api_port}/docs")

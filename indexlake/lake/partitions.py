@@ -49,8 +49,11 @@ def to_table(frame: pd.DataFrame, dataset: Dataset) -> pa.Table:
     for field in dataset.schema:
         series = frame[field.name]
         if pa.types.is_date32(field.type) and not series.empty:
-            series = pd.to_datetime(series).dt.date
-        arr = pa.array(series, from_pandas=True)
+            # datetime64 -> whole days -> date32 without going through Python date objects.
+            days = pd.to_datetime(series).to_numpy().astype("datetime64[D]")
+            arr = pa.array(days, mask=pd.isna(series).to_numpy(), type=pa.date32())
+        else:
+            arr = pa.array(series, from_pandas=True)
         columns.append(arr.cast(field.type) if arr.type != field.type else arr)
     if not columns or len(frame) == 0:
         return dataset.schema.empty_table()
