@@ -104,6 +104,13 @@ def backfill(
         _fail(f"--start/--end must be YYYY-MM-DD: {exc}")
     if mode not in ("missing", "all"):
         _fail(f"--mode must be 'missing' or 'all', not {mode!r}")
+    from indexlake.calendar import latest_completed_trading_day
+    from indexlake.pipeline.ranges import RangeError, check_range
+
+    try:  # fail fast, before a Prefect server is started for nothing
+        check_range(d0, d1, latest_completed_trading_day())
+    except RangeError as exc:
+        _fail(str(exc))
     _run_flow(
         "backfill",
         start=d0,
