@@ -8,7 +8,8 @@ from prefect.runtime import flow_run
 
 from indexlake.calendar import trading_days
 from indexlake.config import Settings
-from indexlake.methodology.strategy import load_strategies
+from indexlake.lake.lock import writer_lock
+from indexlake.methodology.strategy import Strategy, load_strategies
 from indexlake.pipeline.ingest import Mode
 from indexlake.pipeline.ranges import year_chunks
 from indexlake.pipeline.summary import RunSummary, ValidationLine
@@ -52,6 +53,19 @@ def run_pipeline(
         catalog_path=settings.catalog_path,
         api_url=f"http://{settings.api.host}:{settings.api.port}/docs",
     )
+    with writer_lock(settings.data_dir):
+        return _land_and_compute(settings, run, strategies, members, requested, mode)
+
+
+def _land_and_compute(
+    settings: Settings,
+    run: RunSummary,
+    strategies: list[Strategy],
+    members: list[str],
+    requested: list[str],
+    mode: Mode,
+) -> RunSummary:
+    run_id, benchmark, start, end = run.run_id, run.benchmark, run.start, run.end
     failures = []
     warm_up_validation()  # GX takes seconds to import: overlap that with the first fetch
     chunks = [c for c in year_chunks(start, end, settings.chunk_years) if len(trading_days(*c))]

@@ -49,6 +49,7 @@ def _drain_prefect_queues() -> None:
 
 def _run_flow(name: str, **params: object) -> None:
     """Run a flow against a real local Prefect server and print the run summary."""
+    from indexlake.lake.lock import LakeBusyError
     from indexlake.methodology.strategy import StrategyFileError
     from indexlake.pipeline.ranges import RangeError
     from indexlake.pipeline.summary import render_text
@@ -65,7 +66,13 @@ def _run_flow(name: str, **params: object) -> None:
         t0 = time.perf_counter()
         try:
             run = flow(**params)
-        except (RangeError, StrategyFileError, SourceConfigError, ValidationFailed) as exc:
+        except (
+            RangeError,
+            StrategyFileError,
+            SourceConfigError,
+            ValidationFailed,
+            LakeBusyError,
+        ) as exc:
             _fail(str(exc))
         finally:
             _drain_prefect_queues()
