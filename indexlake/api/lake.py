@@ -7,7 +7,9 @@ A cursor costs ~0.5 ms where a new in-memory connection costs ~35 ms. The pipeli
 publishes a partition by writing a temp file that the ``*.parquet`` glob does not match and
 ``os.replace``-ing it, so a listing only ever sees complete files.
 
-SQL lives here as constants; only the file lists and request values are bound as parameters.
+The SQL is in ``sql/api_*.sql``; only the file lists and request values are bound as parameters
+(partition columns are typed explicitly there: hive inference would read strategy_id=2024 as an
+integer).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from indexlake.lake.query import load_sql
 from indexlake.lake.schemas import (
     ALLOCATIONS,
     INDEX_LEVELS,
@@ -38,96 +41,6 @@ PARQUET_GLOB = "*/*.parquet"
 READ_ATTEMPTS = 2
 # Rebasing convention for benchmark comparisons: both series start at this value.
 REBASE_VALUE = 100.0
-
-# Partition columns typed explicitly: hive inference would read strategy_id=2024 as an integer.
-_BY_STRATEGY = "hive_partitioning = true, hive_types = {'strategy_id': VARCHAR}"
-_BY_YEAR = "hive_partitioning = true, hive_types = {'year': INTEGER}"
-# Parameters cast to DATE: an unset (NULL) parameter has no type of its own.
-_DATE_RANGE = "($start IS NULL OR date >= $start::DATE) AND ($end IS NULL OR date <= $end::DATE)"
-
-SQL_LATEST_DATE = f"""
-SELECT max(date) AS latest_date
-FROM read_parquet($levels, {_BY_STRATEGY})
-"""
-
-SQL_STRATEGY_SUMMARIES = f"""
-SELECT strategy_id, min(date) AS first_date, max(date) AS last_date,
-       arg_max(level, date) AS latest_level
-FROM read_parquet($levels, {_BY_STRATEGY})
-GROUP BY strategy_id
-ORDER BY strategy_id
-"""
-
-SQL_LEVELS = f"""
-SELECT date, level, daily_return, divisor, constituents, is_rebalance
-FROM read_parquet($levels, {_BY_STRATEGY})
-WHERE strategy_id = $strategy_id AND {_DATE_RANGE}
-ORDER BY date
-"""
-
-# The latest allocation date on or before $on (or the latest overall), and its weights.
-SQL_ALLOCATIONS = f"""
-WITH allocations AS (
-    SELECT date, symbol, weight, index_shares, close
-    FROM read_parquet($allocations, {_BY_STRATEGY})
-    WHERE strategy_id = $strategy_id
-),
-served AS (
-    SELECT max(date) AS date FROM allocations WHERE $on IS NULL OR date <= $on::DATE
-)
-SELECT a.date, a.symbol, a.weight, a.index_shares, a.close
-FROM allocations AS a JOIN served USING (date)
-ORDER BY a.weight DESC, a.symbol
-"""
-
-SQL_ORDERS = f"""
-WITH orders AS (
-    SELECT rebalance_date, symbol, side, quantity, price, notional, weight_before, weight_after
-    FROM read_parquet($orders, {_BY_STRATEGY})
-    WHERE strategy_id = $strategy_id
-),
-served AS (
-    SELECT max(rebalance_date) AS rebalance_date
-    FROM orders WHERE $on IS NULL OR rebalance_date <= $on::DATE
-)
-SELECT o.*
-FROM orders AS o JOIN served USING (rebalance_date)
-ORDER BY o.notional DESC, o.symbol
-"""
-
-SQL_RISK = f"""
-SELECT subject, symbol, "window", start_date, end_date, observations, annualised_return,
-       annualised_volatility, sharpe, max_drawdown, beta, tracking_error, var_95_historical
-FROM read_parquet($risk, {_BY_STRATEGY})
-WHERE strategy_id = $strategy_id
-ORDER BY subject DESC, "window"
-"""
-
-# Strategy level and benchmark close on their common dates, both rebased at the first one.
-SQL_VS_BENCHMARK = f"""
-WITH strategy AS (
-    SELECT date, level
-    FROM read_parquet($levels, {_BY_STRATEGY})
-    WHERE strategy_id = $strategy_id AND {_DATE_RANGE}
-),
-benchmark AS (
-    SELECT date, close
-    FROM read_parquet($prices, {_BY_YEAR})
-    WHERE symbol = $symbol AND {_DATE_RANGE}
-      AND ($start IS NULL OR year >= year($start::DATE))
-      AND ($end IS NULL OR year <= year($end::DATE))
-),
-joined AS (
-    SELECT date, s.level, b.close,
-           $rebase * s.level / first_value(s.level) OVER (ORDER BY date) AS strategy_rebased,
-           $rebase * b.close / first_value(b.close) OVER (ORDER BY date) AS benchmark_rebased
-    FROM strategy AS s JOIN benchmark AS b USING (date)
-)
-SELECT date, level AS strategy_level, close AS benchmark_close, strategy_rebased,
-       benchmark_rebased, strategy_rebased / benchmark_rebased - 1 AS relative_performance
-FROM joined
-ORDER BY date
-"""
 
 
 def _finite(value: Any) -> Any:
@@ -215,33 +128,35 @@ class LakeReader:
 
     def latest_date(self) -> dt.date | None:
         """The latest date with a published index level, any strategy."""
-        rows = self.query(SQL_LATEST_DATE, {"levels": INDEX_LEVELS})
+        rows = self.query(load_sql("api_latest_date"), {"levels": INDEX_LEVELS})
         return rows[0]["latest_date"] if rows else None
 
     def strategy_summaries(self) -> list[dict[str, Any]]:
         """Per published strategy: first/last date and the latest level."""
-        return self.query(SQL_STRATEGY_SUMMARIES, {"levels": INDEX_LEVELS})
+        return self.query(load_sql("api_strategy_summaries"), {"levels": INDEX_LEVELS})
 
     def levels(
         self, strategy_id: str, start: dt.date | None, end: dt.date | None
     ) -> list[dict[str, Any]]:
         """Index levels of one strategy between start and end (inclusive, open if None)."""
         params = {"strategy_id": strategy_id, "start": start, "end": end}
-        return self.query(SQL_LEVELS, {"levels": INDEX_LEVELS}, params)
+        return self.query(load_sql("api_levels"), {"levels": INDEX_LEVELS}, params)
 
     def allocations(self, strategy_id: str, on: dt.date | None) -> list[dict[str, Any]]:
         """Weights at the latest allocation date on or before ``on`` (latest if None)."""
         params = {"strategy_id": strategy_id, "on": on}
-        return self.query(SQL_ALLOCATIONS, {"allocations": ALLOCATIONS}, params)
+        return self.query(load_sql("api_allocations"), {"allocations": ALLOCATIONS}, params)
 
     def orders(self, strategy_id: str, on: dt.date | None) -> list[dict[str, Any]]:
         """Orders of the latest rebalance on or before ``on`` (latest if None)."""
         params = {"strategy_id": strategy_id, "on": on}
-        return self.query(SQL_ORDERS, {"orders": REBALANCE_ORDERS}, params)
+        return self.query(load_sql("api_orders"), {"orders": REBALANCE_ORDERS}, params)
 
     def risk(self, strategy_id: str) -> list[dict[str, Any]]:
         """Published risk metrics rows of one strategy (strategy rows first)."""
-        return self.query(SQL_RISK, {"risk": RISK_METRICS}, {"strategy_id": strategy_id})
+        return self.query(
+            load_sql("api_risk"), {"risk": RISK_METRICS}, {"strategy_id": strategy_id}
+        )
 
     def vs_benchmark(
         self, strategy_id: str, symbol: str, start: dt.date | None, end: dt.date | None
@@ -254,4 +169,6 @@ class LakeReader:
             "end": end,
             "rebase": REBASE_VALUE,
         }
-        return self.query(SQL_VS_BENCHMARK, {"levels": INDEX_LEVELS, "prices": PRICES}, params)
+        return self.query(
+            load_sql("api_vs_benchmark"), {"levels": INDEX_LEVELS, "prices": PRICES}, params
+        )
