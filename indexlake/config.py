@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, PositiveFloat, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +32,11 @@ class SandboxSettings(BaseModel):
     host: str = "127.0.0.1"
     # 0 picks a free port each time the pipeline starts the sandbox.
     port: int = Field(0, ge=0, le=65535)
+    # What the simulated plan includes: turn these off to run the market cap fallback chain
+    # (/market_cap, then /statistics) and the benchmark fallback (SPX, then the ETFs).
+    market_cap_plan: bool = True
+    statistics_plan: bool = True
+    index_access: bool = True
 
 
 class TwelveDataSettings(BaseModel):
@@ -46,6 +51,21 @@ class TwelveDataSettings(BaseModel):
     batch_size: int = Field(120, ge=1, le=120)
     timeout_seconds: float = Field(30.0, gt=0)
     max_attempts: int = Field(5, ge=1)
+    # Last resort of the market cap chain: market cap = close x this share count, by symbol.
+    shares_outstanding: dict[str, PositiveFloat] = Field(default_factory=dict)
+    # Symbols tried in order after `Settings.benchmark` when it has no data (plans differ in
+    # index access); mirrors indexlake.sources.benchmark.BENCHMARK_CANDIDATES.
+    benchmark_fallbacks: list[str] = Field(default_factory=lambda: ["SPY", "IVV", "VOO"])
+
+    @field_validator("shares_outstanding")
+    @classmethod
+    def _upper_share_keys(cls, v: dict[str, float]) -> dict[str, float]:
+        return {k.strip().upper(): n for k, n in v.items()}
+
+    @field_validator("benchmark_fallbacks")
+    @classmethod
+    def _upper_fallbacks(cls, v: list[str]) -> list[str]:
+        return [s.strip().upper() for s in v if s.strip()]
 
 
 class ApiSettings(BaseModel):

@@ -15,6 +15,10 @@ MARKET_CAP_COLUMNS: tuple[str, ...] = ("date", "symbol", "market_cap", "source")
 PRICE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close")
 # `source` value for caps read from the vendor's /market_cap endpoint.
 MARKET_CAP_SOURCE = "market_cap"
+# `source` values for caps computed as close x shares outstanding, the shares coming from the
+# vendor's /statistics endpoint or from a share count in the settings.
+STATISTICS_SOURCE = "statistics"
+CONFIGURED_SOURCE = "configured"
 KEY = ["symbol", "date"]
 
 

@@ -29,7 +29,13 @@ def open_source(settings: Settings, *, as_of: date | None = None) -> Iterator[So
         sb = settings.sandbox
         market = SandboxMarket(sb.seed, sb.n_symbols, as_of)
         with serve_sandbox(
-            market, host=sb.host, port=sb.port, credits_per_minute=sb.credits_per_minute
+            market,
+            host=sb.host,
+            port=sb.port,
+            credits_per_minute=sb.credits_per_minute,
+            market_cap_plan=sb.market_cap_plan,
+            statistics_plan=sb.statistics_plan,
+            index_access=sb.index_access,
         ) as base_url:
             client = TwelveDataClient(
                 base_url,
@@ -39,7 +45,9 @@ def open_source(settings: Settings, *, as_of: date | None = None) -> Iterator[So
                 max_attempts=td.max_attempts,
                 credits_per_minute=sb.credits_per_minute or None,
             )
-            source = TwelveDataSource(client, name="sandbox")
+            source = TwelveDataSource(
+                client, name="sandbox", shares_outstanding=td.shares_outstanding
+            )
             try:
                 yield source
             finally:
@@ -60,13 +68,21 @@ def open_source(settings: Settings, *, as_of: date | None = None) -> Iterator[So
             max_attempts=td.max_attempts,
             credits_per_minute=td.credits_per_minute,
         )
-        source = TwelveDataSource(client, name="twelvedata")
+        source = TwelveDataSource(
+            client, name="twelvedata", shares_outstanding=td.shares_outstanding
+        )
         try:
             yield source
         finally:
             source.close()
         return
     raise SourceConfigError(f"unknown provider {settings.provider!r}")
+
+
+def benchmark_candidates(settings: Settings) -> tuple[str, ...]:
+    """`settings.benchmark`, then `twelvedata.benchmark_fallbacks`, without repeats: the
+    symbols `fetch_benchmark` tries in order."""
+    return tuple(dict.fromkeys([settings.benchmark, *settings.twelvedata.benchmark_fallbacks]))
 
 
 def universe(settings: Settings, *, as_of: date | None = None) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ from indexlake.sources.errors import (
     is_no_data,
     is_retryable,
 )
+from indexlake.sources.market_cap_chain import market_caps_with_fallback
 from indexlake.sources.parsing import columnar_series, market_cap_rows, price_rows
 
 __all__ = [
@@ -129,6 +130,8 @@ class TwelveDataClient:
         self._lock = threading.Lock()
         self.requests = 0  # HTTP requests made, retries included
         self.credits_left: int | None = None  # from the optional `api-credits-left` header
+        # /statistics answers (or refusals) by symbol: 50 credits each, asked once per client.
+        self._statistics: dict[str, dict | TwelveDataError] = {}
 
     def __repr__(self) -> str:
         return f"TwelveDataClient(base_url={self.base_url!r})"
@@ -318,12 +321,24 @@ class TwelveDataClient:
         return FetchResult(normalise_market_caps(frame, start, end), errors, self.requests - before)
 
     def statistics(self, symbol: str) -> dict:
-        """The /statistics body (`statistics.stock_statistics.shares_outstanding`, ...)."""
-        try:
-            return self._get("/statistics", {"symbol": symbol}, COST_STATISTICS)
-        except TwelveDataError as exc:
-            exc.symbol = exc.symbol or symbol
-            raise
+        """The /statistics body (`statistics.stock_statistics.shares_outstanding`, ...), asked
+        once per symbol for this client's life; a refusal (plan, bad symbol) is kept too."""
+        with self._lock:
+            cached = self._statistics.get(symbol)
+        if cached is None:
+            try:
+                cached = self._get("/statistics", {"symbol": symbol}, COST_STATISTICS)
+            except TwelveDataError as exc:
+                exc.symbol = exc.symbol or symbol
+                # Limits and transient failures may clear later in the run: do not keep them.
+                if is_fatal(exc) or is_retryable(exc):
+                    raise
+                cached = exc
+            with self._lock:
+                self._statistics[symbol] = cached
+        if isinstance(cached, TwelveDataError):
+            raise cached
+        return cached
 
     def close(self) -> None:
         self._http.close()
@@ -346,9 +361,17 @@ def _first_error_per_symbol(errors: Iterable[SymbolError]) -> list[SymbolError]:
 class TwelveDataSource:
     """The `Source` over a Twelve Data compatible server (`name` says which one)."""
 
-    def __init__(self, client: TwelveDataClient, *, name: str = "twelvedata") -> None:
+    def __init__(
+        self,
+        client: TwelveDataClient,
+        *,
+        name: str = "twelvedata",
+        shares_outstanding: Mapping[str, float] | None = None,
+    ) -> None:
         self.client = client
         self.name = name
+        # Last resort of the market cap chain: a share count by symbol.
+        self.shares_outstanding = dict(shares_outstanding or {})
 
     def __repr__(self) -> str:
         return f"TwelveDataSource(name={self.name!r}, client={self.client!r})"
@@ -358,8 +381,9 @@ class TwelveDataSource:
         return self.client.time_series(symbols, start, end)
 
     def fetch_market_caps(self, symbols: Sequence[str], start: date, end: date) -> FetchResult:
-        """Daily market caps from /market_cap (`source = "market_cap"`)."""
-        return self.client.market_caps(symbols, start, end)
+        """Daily market caps from /market_cap, else close x shares from /statistics, else close
+        x the configured share count (`source` = market_cap | statistics | configured)."""
+        return market_caps_with_fallback(self.client, symbols, start, end, self.shares_outstanding)
 
     def close(self) -> None:
         self.client.close()

@@ -36,6 +36,26 @@ TRADING_DAYS_PER_YEAR = 252
 MARKET_DOF, SECTOR_DOF = 5.0, 6.0  # Student-t degrees of freedom
 
 
+class BenchmarkSpec(NamedTuple):
+    """How the sandbox draws one benchmark: its profile, first close and typical volume."""
+
+    name: str
+    type: str
+    mic_code: str
+    level0: float  # close on the first day of 2000
+    base_volume: float
+
+
+# The S&P 500 index and the ETFs that track it (the vendor's plans differ in index access);
+# the order fixes each one's random stream, so appending keeps earlier series unchanged.
+BENCHMARK_SPECS: dict[str, BenchmarkSpec] = {
+    "SPX": BenchmarkSpec("S&P 500", "Index", "XNYS", 1455.0, 3.0e9),
+    "SPY": BenchmarkSpec("SPDR S&P 500 ETF Trust", "ETF", "ARCX", 145.5, 8.0e7),
+    "IVV": BenchmarkSpec("iShares Core S&P 500 ETF", "ETF", "ARCX", 146.2, 4.0e6),
+    "VOO": BenchmarkSpec("Vanguard S&P 500 ETF", "ETF", "ARCX", 133.9, 3.0e6),
+}
+
+
 class Bars(NamedTuple):
     """One symbol's daily bars as arrays (dates as datetime64[D])."""
 

@@ -29,6 +29,7 @@ from indexlake.calendar import latest_completed_trading_day, trading_days
 from indexlake.sources.base import empty_market_caps, empty_prices
 from indexlake.sources.sandbox.factors import (
     BENCH_STREAM,
+    BENCHMARK_SPECS,
     SECTORS,
     SYMBOL_STREAM,
     TRADING_DAYS_PER_YEAR,
@@ -48,13 +49,14 @@ _DECIMALS = 5  # the vendor serves five decimals
 
 
 class SandboxMarket:
-    """Synthetic daily prices, shares and market caps for a seeded universe plus SPX and SPY."""
+    """Synthetic daily prices, shares and market caps for a seeded universe plus SPX and the
+    S&P 500 ETFs SPY, IVV and VOO."""
 
     ORIGIN = date(2000, 1, 3)
     HORIZON_END = date(2030, 12, 31)
     BENCHMARK = "SPX"
     ETF = "SPY"
-    BENCHMARKS: tuple[str, ...] = ("SPX", "SPY")
+    BENCHMARKS: tuple[str, ...] = tuple(BENCHMARK_SPECS)
 
     def __init__(self, seed: int = 42, n_symbols: int = 100, as_of: date | None = None) -> None:
         if n_symbols < 1:
@@ -62,7 +64,7 @@ class SandboxMarket:
         self.seed = seed
         self.n_symbols = n_symbols
         self.as_of = as_of if as_of is not None else latest_completed_trading_day()
-        self.symbols: list[str] = tickers(seed, n_symbols, {*self.BENCHMARKS, "IVV", "VOO"})
+        self.symbols: list[str] = tickers(seed, n_symbols, set(self.BENCHMARKS))
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._cache: dict[str, Bars] = {}
         self._profiles: dict[str, Profile] = {}
@@ -259,8 +261,10 @@ class SandboxMarket:
         noise = rng.normal(0, 0.001, n)
         gaps, ranges = rng.normal(0, 0.002, n), np.abs(rng.normal(0, 0.004, (2, n)))
         volume_noise = rng.normal(0, 0.25, n)
-        # SPX: ~1455 on the first day of 2000; SPY tracks a tenth of it, with its own noise.
-        level0, base_volume = (1455.0, 3.0e9) if symbol == self.BENCHMARK else (145.5, 8.0e7)
+        # SPX: ~1455 on the first day of 2000; each ETF tracks about a tenth of it, with its
+        # own noise.
+        spec = BENCHMARK_SPECS[symbol]
+        level0, base_volume = spec.level0, spec.base_volume
         ret = 0.07 / TRADING_DAYS_PER_YEAR + self._market[0] + noise
         close = level0 * np.exp(np.cumsum(ret) - ret[0])
         prev = np.concatenate([[level0], close[:-1]])
@@ -270,11 +274,11 @@ class SandboxMarket:
         volume = base_volume * np.exp(volume_noise) * (1 + 10 * np.abs(ret))
         self._profiles[symbol] = Profile(
             symbol=symbol,
-            name="S&P 500" if symbol == self.BENCHMARK else "SPDR S&P 500 ETF Trust",
+            name=spec.name,
             sector=None,
             exchange="NYSE",
-            mic_code="XNYS" if symbol == self.BENCHMARK else "ARCX",
-            type="Index" if symbol == self.BENCHMARK else "ETF",
+            mic_code=spec.mic_code,
+            type=spec.type,
             listed=self.ORIGIN,
             delisted=None,
         )

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from indexlake.sources.sandbox.wire import (
     caps_json,
     parse_day,
     parse_int,
+    plan_error,
 )
 
 MAX_OUTPUTSIZE = 5000
@@ -48,11 +50,22 @@ _AUTH = (
 )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What the simulated subscription includes (the vendor's plans differ in these)."""
+
+    market_cap: bool = True  # the /market_cap endpoint
+    statistics: bool = True  # the /statistics endpoint
+    index_access: bool = True  # index symbols such as SPX in /time_series
+
+
 class _Handlers:
     """Endpoint logic over one market; every answer is bytes of the vendor's JSON."""
 
-    def __init__(self, market: SandboxMarket, credits: Credits, api_key: str | None) -> None:
-        self.market, self.credits, self.api_key = market, credits, api_key
+    def __init__(
+        self, market: SandboxMarket, credits: Credits, api_key: str | None, plan: Plan
+    ) -> None:
+        self.market, self.credits, self.api_key, self.plan = market, credits, api_key, plan
 
     def _authorise(self, request: Request) -> None:
         key = request.query_params.get("apikey")
@@ -119,6 +132,8 @@ class _Handlers:
                     f"**symbol** not found: {sent}. Please specify it correctly according to "
                     "API Documentation.",
                 )
+            if not self.plan.index_access and self.market.profile(symbol)["type"] == "Index":
+                raise plan_error(403, f"**symbol** {sent} is not available with your plan.")
             bars = self.market.bars(symbol, lo, hi, adjusted=adjust in ("all", "splits"))
             if len(bars.date) == 0:
                 raise ApiError(400, NO_DATA)
@@ -159,6 +174,10 @@ class _Handlers:
         return sent.upper(), sent
 
     def market_cap(self, request: Request) -> bytes:
+        if not self.plan.market_cap:
+            self._authorise(request)
+            # The 400 form of the vendor's plan error (403 is the other).
+            raise plan_error(400, "/market_cap is not available with your plan.")
         symbol, sent = self._single(request, "market_cap")
         lo, hi, _ = self._range(request)
         q = request.query_params
@@ -184,6 +203,9 @@ class _Handlers:
         return b'{"meta":' + orjson.dumps(meta) + b',"market_cap":[' + rows + b"]}"
 
     def statistics(self, request: Request) -> bytes:
+        if not self.plan.statistics:
+            self._authorise(request)
+            raise plan_error(403, "/statistics is not available with your plan.")
         symbol, sent = self._single(request, "statistics")
         if symbol in SandboxMarket.BENCHMARKS:
             raise ApiError(400, f"**symbol** {sent}: statistics are not available for it.")
@@ -191,7 +213,10 @@ class _Handlers:
         bars = self.market.bars(symbol, as_of - timedelta(days=365), as_of)
         if len(bars.date) == 0:
             raise ApiError(404, "Data not found")
-        shares = int(bars.shares[-1])
+        # On the served prices' basis, as the vendor's current share count is on its adjusted
+        # prices' basis: served prices are adjusted for splits past `as_of` too, so the count
+        # includes those (the same as the actual count unless such a split exists).
+        shares = int(bars.shares[-1] * bars.factor[-1])
         close = float(bars.close[-1] * bars.factor[-1])
         profile = self.market.profile(symbol)
         body = {
@@ -238,13 +263,19 @@ def create_sandbox_app(
     credits_per_day: int = 0,
     api_key: str | None = None,
     http_error_status: bool = False,
+    market_cap_plan: bool = True,
+    statistics_plan: bool = True,
+    index_access: bool = True,
 ) -> Starlette:
     """ASGI app answering like Twelve Data; limits of 0 mean unlimited; any key unless `api_key`.
 
     Errors come with HTTP 200 (as the vendor often does) unless `http_error_status` is set.
+    A plan without `market_cap_plan` / `statistics_plan` refuses that endpoint, and one without
+    `index_access` refuses index symbols (SPX) in /time_series, with the vendor's plan errors.
     """
     credits = Credits(credits_per_minute, credits_per_day, minute_seconds)
-    handlers = _Handlers(market, credits, api_key)
+    plan = Plan(market_cap=market_cap_plan, statistics=statistics_plan, index_access=index_access)
+    handlers = _Handlers(market, credits, api_key, plan)
 
     def endpoint(fn: Callable[[Request], bytes]) -> Callable[[Request], Response]:
         # Sync endpoints run in Starlette's thread pool, so batch building does not block I/O.

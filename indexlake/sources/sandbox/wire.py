@@ -23,6 +23,11 @@ class ApiError(Exception):
         self.code, self.message = code, message
 
 
+def plan_error(code: int, message: str) -> ApiError:
+    """The vendor's answer when the plan lacks an endpoint or symbol (code 403, or 400)."""
+    return ApiError(code, f"{message} Please {_PRICING}")
+
+
 class Credits:
     """Credits spent in the current minute window (and day), shared across threads."""
 
