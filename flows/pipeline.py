@@ -95,6 +95,7 @@ def _land_and_compute(
     if failures:
         raise ValidationFailed(failures)
     clear_staging(settings.data_dir, run_id)
-    compute_strategies(settings.lake_root, strategies, members)
+    written = compute_strategies(settings.lake_root, strategies, members)
+    run.not_computed = sorted(sid for sid, rows in written.items() if not rows)
     publish_catalog(settings.lake_root, settings.catalog_path)
     return report_run(run)

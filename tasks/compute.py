@@ -8,6 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
+from indexlake.methodology.engine import InsufficientHistoryError
 from indexlake.methodology.strategy import Strategy
 from indexlake.pipeline import compute
 
@@ -16,7 +17,11 @@ from indexlake.pipeline import compute
 def compute_strategies(
     lake_root: Path, strategies: list[Strategy], symbols: list[str]
 ) -> dict[str, dict[str, int]]:
-    """Recompute and publish every strategy from the landed lake; rows written per strategy."""
+    """Recompute and publish every strategy from the landed lake; rows written per strategy.
+
+    A strategy that needs more history than is landed is skipped with a warning (its entry is
+    empty) and keeps what it published before.
+    """
     logger = get_run_logger()
     benchmarks = sorted({s.benchmark for s in strategies})
     panel = compute.load_panel(lake_root, symbols, benchmarks)
@@ -33,9 +38,15 @@ def compute_strategies(
             lo,
             hi,
         )
-    written = {}
+    written: dict[str, dict[str, int]] = {}
     for strategy in strategies:
-        outputs = compute.compute_strategy(strategy, panel)
+        try:
+            outputs = compute.compute_strategy(strategy, panel)
+        except InsufficientHistoryError as exc:
+            # Not an error of the run: the landed history is shorter than the strategy needs.
+            logger.warning("%s not computed: %s", strategy.id, exc)
+            written[strategy.id] = {}
+            continue
         written[strategy.id] = compute.publish_outputs(lake_root, outputs)
         last = outputs.levels.iloc[-1]
         logger.info("%s: level %.4f on %s", strategy.id, last["level"], last["date"].date())

@@ -38,5 +38,8 @@ def test_strategies_lists_the_shipped_files(monkeypatch: pytest.MonkeyPatch) -> 
     assert [line.split()[0] for line in result.output.splitlines()] == [
         "capped_cap10",
         "equal_weight",
+        "inverse_vol",
+        "min_variance",
         "top50_cap",
+        "ucits_capped",
     ]

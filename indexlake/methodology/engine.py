@@ -2,13 +2,22 @@
 
 Conventions (divisor method, see docs/methodology.md):
 
-- Level_t = Σ P_i,t · Q_i / D. The base date is the first day in the panel with a previous
-  trading day in the panel (its reference date); the level is ``base_value`` at its close and it
-  is the first rebalance. Later rebalances are at the close of the first trading day of each new
-  month/quarter (``schedule.rebalance_dates``).
+- Level_t = Σ P_i,t · Q_i / D. Scheduled rebalances (``schedule.rebalance_dates``) are the
+  first day in the panel with a previous trading day in the panel (its reference date), then the
+  close of the first trading day of each new month/quarter. The base date is the first scheduled
+  rebalance at which some symbol is eligible (normally the first one; later for lookback
+  weightings, below); the level is ``base_value`` at its close.
 - Weights for a rebalance use only reference-date data (the previous trading day's close):
   a symbol is eligible when it has a positive close and market cap at the reference date and a
   positive close on the rebalance day; top-N ranks eligible symbols by reference-date cap.
+- Lookback weightings (inverse volatility, minimum variance) also need a full window: positive
+  closes on the ``lookback + 1`` trading days ending at the reference date, giving ``lookback``
+  daily simple returns, none on or after the rebalance day. Other names are skipped (top-N picks
+  among the eligible). Rebalances before any symbol has a full window are skipped, so the index
+  starts at the first rebalance where some symbol has one. No eligible symbol at a rebalance
+  after the base date, or at every rebalance, is an error, and so is a per-name cap that the
+  eligible names cannot meet (N × cap < 1): a half-filled or uncapped basket would not be the
+  strategy as written.
 - Index shares at rebalance k: Q_i = w_i · MV_k / P_i (rebalance-day close), so the weights at
   that close equal the targets. MV_k, the market value of the new basket, is the total
   reference-date market cap of the selected members, so for cap weighting Q_i approximates the
@@ -40,19 +49,33 @@ import numpy as np
 import pandas as pd
 
 from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS
+from indexlake.methodology.risk_weights import (
+    inverse_volatility_array,
+    minimum_variance_array,
+    shrunk_covariance,
+)
 from indexlake.methodology.schedule import rebalance_dates
 from indexlake.methodology.strategy import (
     CappedMarketCapWeighting,
     EqualWeighting,
+    InverseVolatilityWeighting,
+    LookbackWeighting,
     MarketCapWeighting,
+    MinimumVarianceWeighting,
     Strategy,
     TopNSelection,
+    TwoLevelCappedMarketCapWeighting,
 )
+from indexlake.methodology.two_level_cap import two_level_capped_array
 from indexlake.methodology.weights import capped_array
 
 # Trades smaller than this fraction of the model portfolio's value are rounding noise.
 ORDER_TOLERANCE = 1e-12
 BUY, SELL = "buy", "sell"
+
+
+class InsufficientHistoryError(ValueError):
+    """No rebalance in the panel has an eligible symbol (e.g. history shorter than a lookback)."""
 
 
 @dataclass
@@ -89,8 +112,24 @@ def _aligned_panels(
     )
 
 
-def _target_weights(strategy: Strategy, caps: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """Target weights over all columns (0 for non-members) from reference-date caps."""
+def _window_returns(prices: np.ndarray, ref: int, lookback: int, members: np.ndarray) -> np.ndarray:
+    """Daily simple returns of the members over the lookback days ending at the reference row."""
+    window = prices[ref - lookback : ref + 1, members]
+    return window[1:] / window[:-1] - 1.0
+
+
+def _target_weights(
+    strategy: Strategy,
+    caps: np.ndarray,
+    eligible: np.ndarray,
+    prices: np.ndarray | None = None,
+    ref: int = 0,
+) -> np.ndarray:
+    """Target weights over all columns (0 for non-members) from reference-date data.
+
+    ``prices`` (all rows, for the lookback window ending at row ``ref``) is needed only by
+    lookback weightings.
+    """
     members = np.flatnonzero(eligible)
     if isinstance(strategy.selection, TopNSelection):
         # Largest cap first, ties by column position (= symbol order).
@@ -104,11 +143,35 @@ def _target_weights(strategy: Strategy, caps: np.ndarray, eligible: np.ndarray) 
         w = member_caps / member_caps.sum()
     elif isinstance(weighting, CappedMarketCapWeighting):
         w = capped_array(member_caps, weighting.cap)
+    elif isinstance(weighting, TwoLevelCappedMarketCapWeighting):
+        w = two_level_capped_array(
+            member_caps, weighting.max_weight, weighting.group_threshold, weighting.group_max
+        )
+    elif isinstance(weighting, InverseVolatilityWeighting):
+        assert prices is not None
+        w = inverse_volatility_array(_window_returns(prices, ref, weighting.lookback, members))
+    elif isinstance(weighting, MinimumVarianceWeighting):
+        assert prices is not None
+        returns = _window_returns(prices, ref, weighting.lookback, members)
+        cov = shrunk_covariance(returns, weighting.shrinkage)
+        w = minimum_variance_array(cov, weighting.max_weight)
     else:  # pragma: no cover - the Strategy model admits no other weighting
         raise TypeError(f"unsupported weighting {weighting!r}")
     out = np.zeros(caps.size)
     out[members] = w
     return out
+
+
+def _full_windows(prices: np.ndarray, lookback: int) -> np.ndarray:
+    """Per row and symbol: positive closes on that row and the ``lookback`` rows before it."""
+    full = np.zeros(prices.shape, dtype=bool)
+    if lookback >= prices.shape[0]:
+        return full
+    gaps = np.cumsum(~(prices > 0), axis=0)  # NaN compares False, so counts as a gap
+    # Gaps in rows r - lookback .. r: gaps[r] - gaps[r - lookback - 1] (gaps[r] at r = lookback).
+    full[lookback] = gaps[lookback] == 0
+    full[lookback + 1 :] = gaps[lookback + 1 :] == gaps[: -lookback - 1]
+    return full
 
 
 def _rebalance_shares(
@@ -117,24 +180,41 @@ def _rebalance_shares(
     prices: np.ndarray,
     caps: np.ndarray,
     rebalance_rows: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Target weights and index shares at each rebalance (rebalances × symbols)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the rebalances held, with target weights and index shares (rebalances × symbols).
+
+    Rebalances before the first one with an eligible symbol are dropped (see the module notes).
+    """
+    weighting = strategy.weighting
+    lookback = weighting.lookback if isinstance(weighting, LookbackWeighting) else 0
+    full = _full_windows(prices, lookback) if lookback else None
     weights = np.zeros((rebalance_rows.size, prices.shape[1]))
     shares = np.zeros_like(weights)
+    held = np.zeros(rebalance_rows.size, dtype=bool)
     for k, row in enumerate(rebalance_rows):
         ref = row - 1
         # NaN compares False, so "> 0" also rejects missing values.
         eligible = (prices[ref] > 0) & (caps[ref] > 0) & (prices[row] > 0)
+        if full is not None:
+            eligible &= full[ref]
         if not eligible.any():
-            raise ValueError(f"no eligible symbols at rebalance {days[row].date()}")
+            if held.any():
+                raise ValueError(f"no eligible symbols at rebalance {days[row].date()}")
+            continue  # the index has not started yet
         try:
-            w = _target_weights(strategy, caps[ref], eligible)
+            w = _target_weights(strategy, caps[ref], eligible, prices, ref)
         except ValueError as exc:
             raise ValueError(f"rebalance {days[row].date()}: {exc}") from exc
         basket_value = caps[ref][w > 0].sum()
         weights[k] = w
         shares[k] = np.divide(w * basket_value, prices[row], out=np.zeros_like(w), where=w > 0)
-    return weights, shares
+        held[k] = True
+    if not held.any():
+        need = f" with a full {lookback}-day return window" if lookback else ""
+        span = f"{days[rebalance_rows[0]].date()}..{days[rebalance_rows[-1]].date()}"
+        # A distinct type so that a caller can skip a strategy that cannot start yet.
+        raise InsufficientHistoryError(f"no eligible symbols{need} at any rebalance ({span})")
+    return rebalance_rows[held], weights[held], shares[held]
 
 
 def compute_index(
@@ -144,8 +224,9 @@ def compute_index(
     days, symbols, prices, caps = _aligned_panels(closes, market_caps)
     n_days = len(days)
     reb_days = rebalance_dates(days, strategy.rebalance)
-    reb_rows = days.get_indexer(reb_days)
-    target_w, reb_shares = _rebalance_shares(strategy, days, prices, caps, reb_rows)
+    reb_rows, target_w, reb_shares = _rebalance_shares(
+        strategy, days, prices, caps, days.get_indexer(reb_days)
+    )
 
     usable = prices > 0  # False for NaN
     px = np.where(usable, prices, 0.0)

@@ -10,12 +10,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from indexlake.methodology.two_level_cap import two_level_min_names
+
 STRATEGY_FILE_SUFFIX = ".toml"
 # The id is also a hive partition value (strategy_id=...), so keep it filesystem- and URL-safe.
 STRATEGY_ID_PATTERN = r"^[a-z0-9_]+$"
 DEFAULT_BASE_VALUE = 1000.0
 DEFAULT_NOTIONAL_USD = 1_000_000.0
 DEFAULT_BENCHMARK = "SPX"
+# Two daily returns are the fewest with a sample (ddof = 1) standard deviation; ten years of
+# trading days is far beyond any sensible window, so a larger value is taken for a typo.
+MIN_LOOKBACK_DAYS = 2
+MAX_LOOKBACK_DAYS = 2520
 # Fields holding a tagged union: pydantic puts the tag in the error location, which we drop.
 _UNION_FIELDS = frozenset({"selection", "weighting"})
 
@@ -59,11 +65,56 @@ class EqualWeighting(BaseModel):
     type: Literal["equal"]
 
 
+LookbackDays = Annotated[int, Field(ge=MIN_LOOKBACK_DAYS, le=MAX_LOOKBACK_DAYS)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+
+
+class InverseVolatilityWeighting(BaseModel):
+    """Weights proportional to 1/σ of daily simple returns over `lookback` trading days."""
+
+    model_config = _MODEL_CONFIG
+    type: Literal["inverse_volatility"]
+    lookback: LookbackDays
+
+
+class MinimumVarianceWeighting(BaseModel):
+    """Long-only minimum-variance weights from a shrunk covariance, optional per-name cap."""
+
+    model_config = _MODEL_CONFIG
+    type: Literal["minimum_variance"]
+    lookback: LookbackDays
+    # δ in Σ = (1 − δ)·S + δ·(trace(S)/N)·I; required so that a file states its estimator.
+    shrinkage: Annotated[float, Field(ge=0, le=1)]
+    max_weight: Fraction | None = None
+
+
+class TwoLevelCappedMarketCapWeighting(BaseModel):
+    """Market-cap weights under a per-name cap and a cap on the sum of the large names."""
+
+    model_config = _MODEL_CONFIG
+    type: Literal["two_level_capped_market_cap"]
+    max_weight: Fraction
+    group_threshold: Annotated[float, Field(gt=0, lt=1)]
+    group_max: Fraction
+
+
 Selection = Annotated[AllSelection | TopNSelection, Field(discriminator="type")]
 Weighting = Annotated[
-    MarketCapWeighting | CappedMarketCapWeighting | EqualWeighting,
+    MarketCapWeighting
+    | CappedMarketCapWeighting
+    | EqualWeighting
+    | InverseVolatilityWeighting
+    | MinimumVarianceWeighting
+    | TwoLevelCappedMarketCapWeighting,
     Field(discriminator="type"),
 ]
+# Weightings computed from a window of daily returns ending at the reference date.
+LookbackWeighting = InverseVolatilityWeighting | MinimumVarianceWeighting
+
+
+def _infeasible(field: str, message: str, **context: object) -> PydanticCustomError:
+    """A model-level error whose message starts with the offending field's path."""
+    return PydanticCustomError("infeasible_weighting", f"weighting.{field}: {message}", context)
 
 
 class Strategy(BaseModel):
@@ -95,6 +146,53 @@ class Strategy(BaseModel):
                     "weighting.cap: a cap of {cap} is infeasible for selection.n = {n} "
                     "(n × cap = {total} < 1); raise the cap to at least {minimum}",
                     {"cap": cap, "n": n, "total": round(n * cap, 12), "minimum": 1 / n},
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _new_weightings_are_feasible(self) -> Strategy:
+        # With "all" the member count is only known at each rebalance; the weight functions
+        # check then. Here: contradictions visible from the file alone.
+        w = self.weighting
+        n = self.selection.n if isinstance(self.selection, TopNSelection) else None
+        if isinstance(w, MinimumVarianceWeighting):
+            if n is not None and w.max_weight is not None and n * w.max_weight < 1:
+                raise _infeasible(
+                    "max_weight",
+                    "a max_weight of {cap} is infeasible for selection.n = {n} "
+                    "(n × max_weight = {total} < 1); raise it to at least {minimum}",
+                    cap=w.max_weight,
+                    n=n,
+                    total=round(n * w.max_weight, 12),
+                    minimum=1 / n,
+                )
+            if n is not None and w.shrinkage == 0 and w.lookback <= n:
+                raise _infeasible(
+                    "shrinkage",
+                    "shrinkage 0 with lookback {lookback} ≤ selection.n = {n} gives a singular "
+                    "covariance; use shrinkage > 0 or a lookback above {n}",
+                    lookback=w.lookback,
+                    n=n,
+                )
+        if isinstance(w, TwoLevelCappedMarketCapWeighting):
+            if w.group_threshold >= w.max_weight:
+                raise _infeasible(
+                    "group_threshold",
+                    "group_threshold {threshold} must be below max_weight {cap}",
+                    threshold=w.group_threshold,
+                    cap=w.max_weight,
+                )
+            needed = two_level_min_names(w.max_weight, w.group_threshold, w.group_max)
+            if n is not None and n < needed:
+                raise _infeasible(
+                    "max_weight",
+                    "max_weight {cap} / group_threshold {threshold} / group_max {group} is "
+                    "infeasible for selection.n = {n}: it needs at least {needed} names",
+                    cap=w.max_weight,
+                    threshold=w.group_threshold,
+                    group=w.group_max,
+                    n=n,
+                    needed=needed,
                 )
         return self
 

@@ -36,6 +36,8 @@ class RunSummary:
     rows_landed: dict[str, int] = field(default_factory=dict)
     validations: list[ValidationLine] = field(default_factory=list)
     strategies: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Strategies skipped because the landed history is shorter than they need.
+    not_computed: list[str] = field(default_factory=list)
     api_url: str = "http://127.0.0.1:8000/docs"
     ui_url: str = "http://127.0.0.1:4200"
 
@@ -103,6 +105,11 @@ def render_text(s: RunSummary) -> str:
             f"validation: {_validation_text(s)}",
             f"strategies as of {pd.Timestamp(last).date() if last is not None else 'n/a'}:",
             table,
+            *(
+                [f"not computed (history shorter than needed): {', '.join(s.not_computed)}"]
+                if s.not_computed
+                else []
+            ),
             f"outputs: Parquet lake {s.lake_root.resolve()}",
             f"         DuckDB catalog {s.catalog_path.resolve()} (open read-only)",
             f"look:    make up, then the UI at {s.ui_url} and the API at {s.api_url}",
@@ -116,6 +123,11 @@ def render_markdown(s: RunSummary) -> str:
     strategies = "\n".join(f"| {' | '.join(r)} |" for r in _strategy_rows(s.strategies))
     failed = [v for v in s.validations if not v.success]
     failures = "".join(f"\n- {v.dataset} {v.partition}: {v.failed} failed" for v in failed)
+    skipped = (
+        f"Not computed (history shorter than needed): {', '.join(s.not_computed)}"
+        if s.not_computed
+        else ""
+    )
     return f"""# indexlake run {s.run_id}
 
 Range **{s.start} .. {s.end}**; validation: **{_validation_text(s)}**{failures}
@@ -127,6 +139,8 @@ Range **{s.start} .. {s.end}**; validation: **{_validation_text(s)}**{failures}
 | strategy | level | 1y return | {s.benchmark} 1y | excess |
 |---|---|---|---|---|
 {strategies}
+
+{skipped}
 
 Lake: `{s.lake_root.resolve()}` · catalog: `{s.catalog_path.resolve()}` (open read-only)
 """

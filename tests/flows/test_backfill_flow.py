@@ -18,7 +18,8 @@ from indexlake.sources.sandbox.market import SandboxMarket
 
 from .conftest import N_SYMBOLS, REPO
 
-START, END = date(2023, 10, 2), date(2024, 6, 28)
+# Long enough for every shipped strategy (min_variance needs 252 returns before it starts).
+START, END = date(2023, 3, 1), date(2024, 6, 28)
 OUTPUTS = ("index_levels", "allocations", "rebalance_orders", "risk_metrics")
 
 

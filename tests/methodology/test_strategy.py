@@ -33,7 +33,14 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 def test_shipped_strategies_load():
     strategies = load_strategies(SHIPPED)
-    assert [s.id for s in strategies] == ["capped_cap10", "equal_weight", "top50_cap"]
+    assert [s.id for s in strategies] == [
+        "capped_cap10",
+        "equal_weight",
+        "inverse_vol",
+        "min_variance",
+        "top50_cap",
+        "ucits_capped",
+    ]
     by_id = {s.id: s for s in strategies}
     assert by_id["top50_cap"].selection == TopNSelection(type="top_n", n=50)
     assert by_id["capped_cap10"].weighting == CappedMarketCapWeighting(
