@@ -105,7 +105,7 @@ def run(symbols: int, years: int, workdir: Path, keep: bool) -> None:
     with stage("ingest (HTTP + staging)") as c, open_source(settings) as source:
         for lo, hi in year_chunks(start, end, settings.chunk_years):
             staged = ingest.ingest_chunk(
-                source, settings.data_dir, run_id, members, settings.benchmark, lo, hi
+                source, settings.data_dir, run_id, members, [settings.benchmark], lo, hi
             )
             batches.extend(staged)
             c["rows"] += sum(b.rows for b in staged)

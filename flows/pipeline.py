@@ -15,7 +15,7 @@ from indexlake.pipeline.ranges import year_chunks
 from indexlake.pipeline.summary import RunSummary, ValidationLine
 from indexlake.quality.gx_context import warm_up as warm_up_validation
 from indexlake.quality.runner import ValidationFailed
-from indexlake.sources.factory import open_source, universe
+from indexlake.sources.factory import benchmark_candidates, open_source, universe
 from tasks.compute import compute_strategies
 from tasks.ingest import chunk_landed, ingest_chunk
 from tasks.publish import clear_staging, publish_batch, publish_catalog, report_run
@@ -65,7 +65,8 @@ def _land_and_compute(
     requested: list[str],
     mode: Mode,
 ) -> RunSummary:
-    run_id, benchmark, start, end = run.run_id, run.benchmark, run.start, run.end
+    run_id, start, end = run.run_id, run.start, run.end
+    candidates = list(benchmark_candidates(settings))
     failures = []
     warm_up_validation()  # GX takes seconds to import: overlap that with the first fetch
     chunks = [c for c in year_chunks(start, end, settings.chunk_years) if len(trading_days(*c))]
@@ -75,8 +76,11 @@ def _land_and_compute(
                 if mode == "missing" and chunk_landed(settings.lake_root, requested, lo, hi):
                     continue
                 batches = ingest_chunk(
-                    source, settings.data_dir, run_id, requested, benchmark, lo, hi
+                    source, settings.data_dir, run_id, requested, candidates, lo, hi
                 )
+                # Keep the symbol that served for the rest of the run: never mix SPX and ETF.
+                run.benchmark = batches[0].benchmark or run.benchmark
+                candidates = [run.benchmark]
                 reports = [
                     validate_batch(b, settings.expectations_dir, settings.lake_root, run_id)
                     for b in batches
@@ -95,7 +99,9 @@ def _land_and_compute(
     if failures:
         raise ValidationFailed(failures)
     clear_staging(settings.data_dir, run_id)
-    written = compute_strategies(settings.lake_root, strategies, members)
+    written = compute_strategies(
+        settings.lake_root, strategies, members, list(benchmark_candidates(settings))
+    )
     run.not_computed = sorted(sid for sid, rows in written.items() if not rows)
     publish_catalog(settings.lake_root, settings.catalog_path)
     return report_run(run)

@@ -15,7 +15,7 @@ from indexlake.pipeline import compute
 
 @task(name="compute-strategies", cache_policy=NO_CACHE)
 def compute_strategies(
-    lake_root: Path, strategies: list[Strategy], symbols: list[str]
+    lake_root: Path, strategies: list[Strategy], symbols: list[str], fallbacks: list[str]
 ) -> dict[str, dict[str, int]]:
     """Recompute and publish every strategy from the landed lake; rows written per strategy.
 
@@ -23,7 +23,7 @@ def compute_strategies(
     empty) and keeps what it published before.
     """
     logger = get_run_logger()
-    benchmarks = sorted({s.benchmark for s in strategies})
+    benchmarks = list(dict.fromkeys([*(s.benchmark for s in strategies), *fallbacks]))
     panel = compute.load_panel(lake_root, symbols, benchmarks)
     logger.info(
         "panel: %d days x %d symbols, benchmarks %s",
@@ -41,7 +41,7 @@ def compute_strategies(
     written: dict[str, dict[str, int]] = {}
     for strategy in strategies:
         try:
-            outputs = compute.compute_strategy(strategy, panel)
+            outputs = compute.compute_strategy(strategy, panel, fallbacks)
         except InsufficientHistoryError as exc:
             # Not an error of the run: the landed history is shorter than the strategy needs.
             logger.warning("%s not computed: %s", strategy.id, exc)

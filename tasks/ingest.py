@@ -36,13 +36,16 @@ def ingest_chunk(
     data_dir: Path,
     run_id: str,
     symbols: list[str],
-    benchmark: str,
+    benchmarks: list[str],
     start: date,
     end: date,
 ) -> list[ingest.StagedBatch]:
     """Fetch one chunk of prices and market caps and land it in staging."""
     logger = get_run_logger()
-    batches = ingest.ingest_chunk(source, data_dir, run_id, symbols, benchmark, start, end)
+    batches = ingest.ingest_chunk(source, data_dir, run_id, symbols, benchmarks, start, end)
+    served = batches[0].benchmark
+    if served != benchmarks[0]:
+        logger.warning("benchmark %s unavailable: %s served instead", benchmarks[0], served)
     for b in batches:
         logger.info("landed %s %s: %d rows in staging", b.dataset, b.label, b.rows)
         for err in b.errors:

@@ -96,16 +96,35 @@ class StrategyOutputs:
     risk: pd.DataFrame
 
 
-def compute_strategy(strategy: Strategy, panel: Panel) -> StrategyOutputs:
-    """Run the index engine and the risk metrics for one strategy."""
+def benchmark_for(
+    dates: pd.DatetimeIndex, benchmarks: pd.DataFrame, candidates: list[str]
+) -> str | None:
+    """The first candidate landed on every one of ``dates``, else the first landed at all."""
+    landed = [c for c in candidates if c in benchmarks.columns]
+    covered = benchmarks.reindex(index=dates).notna().all()
+    complete = [c for c in landed if covered[c]]
+    return (complete or landed or [None])[0]
+
+
+def compute_strategy(
+    strategy: Strategy, panel: Panel, fallbacks: list[str] | None = None
+) -> StrategyOutputs:
+    """Run the index engine and the risk metrics for one strategy.
+
+    The benchmark is the strategy's own symbol, or the first of ``fallbacks`` (ETFs tracking
+    it) that is landed over the strategy's dates; the risk rows name the one used.
+    """
     result = compute_index(strategy, panel.closes, panel.market_caps)
-    if strategy.benchmark not in panel.benchmarks.columns:
-        raise ValueError(
-            f"strategy {strategy.id}: benchmark {strategy.benchmark!r} has no landed prices"
-        )
     levels = result.levels.set_index("date")["level"]
-    bench = panel.benchmarks[strategy.benchmark].reindex(levels.index)
-    risk = risk_metrics(levels, bench, benchmark_symbol=strategy.benchmark)
+    candidates = list(dict.fromkeys([strategy.benchmark, *(fallbacks or [])]))
+    symbol = benchmark_for(levels.index, panel.benchmarks, candidates)
+    if symbol is None:
+        raise ValueError(
+            f"strategy {strategy.id}: no landed prices for its benchmark "
+            f"(tried {', '.join(candidates)})"
+        )
+    bench = panel.benchmarks[symbol].reindex(levels.index)
+    risk = risk_metrics(levels, bench, benchmark_symbol=symbol)
     return StrategyOutputs(
         strategy_id=strategy.id,
         levels=result.levels,

@@ -9,6 +9,7 @@ partition, so a re-run of the same range is idempotent and rows outside it are k
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,6 +30,7 @@ from indexlake.lake.partitions import (
 from indexlake.lake.query import query_frame
 from indexlake.lake.schemas import DATASETS, MARKET_CAPS, PRICES
 from indexlake.sources.base import Source, SymbolError
+from indexlake.sources.benchmark import fetch_benchmark
 
 Mode = Literal["missing", "all"]
 
@@ -44,6 +46,8 @@ class StagedBatch:
     path: Path
     rows: int
     errors: list[SymbolError] = field(default_factory=list)
+    # For prices: the benchmark candidate that served (SPX, or an ETF when SPX was refused).
+    benchmark: str | None = None
 
     @property
     def label(self) -> str:
@@ -81,35 +85,45 @@ def ingest_chunk(
     data_dir: Path,
     run_id: str,
     symbols: list[str],
-    benchmark: str,
+    benchmarks: str | Sequence[str],
     start: date,
     end: date,
 ) -> list[StagedBatch]:
-    """Fetch prices (symbols + benchmark) and market caps (symbols) and land them in staging."""
+    """Fetch prices (symbols + benchmark) and market caps (symbols) and land them in staging.
+
+    ``benchmarks`` are candidates tried in order (SPX, then ETFs tracking it); the prices
+    batch records which one served in ``StagedBatch.benchmark``.
+    """
+    candidates = (benchmarks,) if isinstance(benchmarks, str) else tuple(benchmarks)
     stage = staging_dir(data_dir, run_id)
     label = f"{start}_{end}"
-    price_symbols = [*symbols, benchmark] if benchmark not in symbols else list(symbols)
-    prices = source.fetch_prices(price_symbols, start, end)
-    caps = source.fetch_market_caps(symbols, start, end) if symbols else None
+    members = [s for s in symbols if s not in candidates]
+    prices = source.fetch_prices(members, start, end) if members else None
+    bench, served = fetch_benchmark(source, start, end, candidates)
+    frames = [r.frame for r in (prices, bench) if r is not None and not r.frame.empty]
+    price_frame = pd.concat(frames, ignore_index=True) if frames else bench.frame
+    path = stage / PRICES.name / f"{label}.parquet"
     batches = [
         StagedBatch(
             dataset=PRICES.name,
             start=start,
             end=end,
-            symbols=price_symbols,
-            path=stage / PRICES.name / f"{label}.parquet",
-            rows=_stage(prices.frame, PRICES.name, stage / PRICES.name / f"{label}.parquet"),
-            errors=list(prices.errors),
+            symbols=[*members, served],
+            path=path,
+            rows=_stage(price_frame, PRICES.name, path),
+            errors=[*(prices.errors if prices else []), *bench.errors],
+            benchmark=served,
         )
     ]
-    if caps is not None:
+    if members:
+        caps = source.fetch_market_caps(members, start, end)
         path = stage / MARKET_CAPS.name / f"{label}.parquet"
         batches.append(
             StagedBatch(
                 dataset=MARKET_CAPS.name,
                 start=start,
                 end=end,
-                symbols=list(symbols),
+                symbols=members,
                 path=path,
                 rows=_stage(caps.frame, MARKET_CAPS.name, path),
                 errors=list(caps.errors),

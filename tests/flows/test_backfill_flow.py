@@ -119,3 +119,22 @@ def test_backfill_names_a_bad_strategy_file(
     monkeypatch.setenv("INDEXLAKE_STRATEGIES_DIR", str(bad))
     with pytest.raises(StrategyFileError, match=r"broken\.toml.*weighting"):
         backfill(start=START, end=END)
+
+
+def test_backfill_falls_back_to_an_etf_when_the_index_is_refused(
+    lake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INDEXLAKE_SANDBOX__INDEX_ACCESS", "false")  # the plan lacks SPX
+    run = backfill(start=date(2024, 1, 2), end=date(2024, 6, 28), mode="all")
+    assert run.benchmark == "SPY"
+    con = duckdb.connect(str(lake_env / "indexlake.duckdb"), read_only=True)
+    try:
+        landed = {r[0] for r in con.execute("select distinct symbol from prices").fetchall()}
+        used = con.execute(
+            "select distinct symbol from risk_metrics where subject = 'benchmark'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert "SPY" in landed and "SPX" not in landed
+    assert used == [("SPY",)]
+    assert run.strategies["benchmark_return_1y"].isna().all()  # half a year: no 1y figure
