@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from indexlake.lake.schemas import (
     REBALANCE_ORDERS,
     RISK_METRICS,
 )
+from indexlake.risk.report import TRAILING_WINDOW_NAMES
+from indexlake.risk.windows import WINDOW_FULL
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,19 @@ STRATEGY_DATASETS = (INDEX_LEVELS, ALLOCATIONS, REBALANCE_ORDERS, RISK_METRICS)
 StrategyId = Annotated[str, PathParam(description="Strategy id, e.g. `us_top50_capped`.")]
 StartDate = Annotated[dt.date | None, Query(description="First date (ISO), inclusive.")]
 EndDate = Annotated[dt.date | None, Query(description="Last date (ISO), inclusive.")]
+# The risk_metrics windows (indexlake.risk.report): full period, calendar years, trailing days.
+RISK_WINDOW_FORMS = (WINDOW_FULL, "year_YYYY", *TRAILING_WINDOW_NAMES)
+_RISK_WINDOW = re.compile(
+    rf"{WINDOW_FULL}|year_\d{{4}}|{'|'.join(re.escape(w) for w in TRAILING_WINDOW_NAMES)}"
+)
+RiskWindow = Annotated[
+    str | None,
+    Query(
+        description="Only this window: "
+        + ", ".join(f"`{w}`" for w in RISK_WINDOW_FORMS)
+        + " (e.g. `year_2024`); default every window."
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,17 @@ def _check_range(start: dt.date | None, end: dt.date | None) -> None:
                 {"type": "date_range", "loc": ["query", "start"], "msg": msg, "input": str(start)},
                 {"type": "date_range", "loc": ["query", "end"], "msg": msg, "input": str(end)},
             ],
+        )
+
+
+def _check_window(window: str | None) -> None:
+    """422 (in FastAPI's error shape) naming the allowed forms for an unknown risk window."""
+    if window is not None and not _RISK_WINDOW.fullmatch(window):
+        allowed = ", ".join(RISK_WINDOW_FORMS)
+        msg = f"unknown window {window!r}; allowed: {allowed} (e.g. year_2024)"
+        raise HTTPException(
+            status_code=422,
+            detail=[{"type": "window", "loc": ["query", "window"], "msg": msg, "input": window}],
         )
 
 
@@ -194,10 +221,18 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     @v1.get("/strategies/{strategy_id}/risk", response_model=models.Risk)
-    def risk(strategy_id: StrategyId) -> models.Risk:
-        """Risk metrics of the strategy and its benchmark, full period and trailing 252 days."""
+    def risk(strategy_id: StrategyId, window: RiskWindow = None) -> models.Risk:
+        """Every risk metric of the strategy and its benchmark, per window (or only ``window``).
+
+        Windows: the full period, each calendar year and the trailing 63 and 252 days. A known
+        form with no published row (e.g. a year before the history) gives an empty list.
+        """
+        _check_window(window)
         require_strategy(strategy_id)
-        return models.Risk(strategy_id=strategy_id, metrics=reader.risk(strategy_id))
+        rows = reader.risk(strategy_id)
+        if window is not None:
+            rows = [row for row in rows if row["window"] == window]
+        return models.Risk(strategy_id=strategy_id, window=window, metrics=rows)
 
     @v1.get("/strategies/{strategy_id}/vs-benchmark", response_model=models.VsBenchmark)
     def vs_benchmark(

@@ -91,22 +91,63 @@ class Orders(BaseModel):
 
 
 class RiskRow(BaseModel):
-    """Risk of the strategy or its benchmark over one window (see risk/metrics.py)."""
+    """Risk of the strategy or its benchmark over one window (see risk/metrics.py, risk/tail.py).
+
+    Returns, volatilities and VaR/CVaR are fractions (0.01 = 1%); annualised figures use 252
+    days a year; VaR and CVaR are daily *returns* (negative = loss). Null: not enough data (or a
+    metric added after the row was published).
+    """
 
     subject: Literal["strategy", "benchmark"]
-    symbol: str | None
-    window: str
-    start_date: dt.date | None
-    end_date: dt.date | None
-    observations: int
-    annualised_return: float | None
-    annualised_volatility: float | None
+    symbol: str | None = Field(description="Benchmark symbol on benchmark rows, else null.")
+    window: str = Field(description="`full`, `year_YYYY` or `trailing_63d` / `trailing_252d`.")
+    start_date: dt.date | None = Field(description="Date of the window's first return.")
+    end_date: dt.date | None = Field(description="Date of the window's last return.")
+    observations: int = Field(description="Daily returns in the window.")
+    cumulative_return: float | None = Field(default=None, description="Compounded total return.")
+    annualised_return: float | None = Field(description="Compound annual growth rate.")
+    annualised_volatility: float | None = Field(description="Sample std of returns × √252.")
     sharpe: float | None
+    sortino: float | None = None
     max_drawdown: float | None = Field(description="≤ 0: worst peak-to-trough return.")
-    beta: float | None
-    tracking_error: float | None
+    calmar: float | None = Field(default=None, description="Annualised return / |max drawdown|.")
+    beta: float | None = Field(description="Against the benchmark (1 on benchmark rows).")
+    alpha: float | None = Field(default=None, description="Annualised (compounded) CAPM alpha.")
+    correlation: float | None = None
+    tracking_error: float | None = Field(description="Annualised std of r - b (0 for benchmark).")
+    information_ratio: float | None = None
     var_95_historical: float | None = Field(
         description="5% quantile of daily returns: a return, negative = loss."
+    )
+    var_99_historical: float | None = Field(
+        default=None, description="1% quantile of daily returns."
+    )
+    cvar_95_historical: float | None = Field(
+        default=None, description="Mean return at or below the 95% VaR."
+    )
+    cvar_99_historical: float | None = Field(
+        default=None, description="Mean return at or below the 99% VaR."
+    )
+    var_95_parametric: float | None = Field(
+        default=None, description="Normal VaR: mean + z(5%)·std."
+    )
+    var_99_parametric: float | None = Field(
+        default=None, description="Normal VaR: mean + z(1%)·std."
+    )
+    cvar_95_parametric: float | None = Field(
+        default=None, description="Normal expected shortfall at 95%."
+    )
+    cvar_99_parametric: float | None = Field(
+        default=None, description="Normal expected shortfall at 99%."
+    )
+    skew: float | None = Field(default=None, description="Bias-corrected sample skewness (G1).")
+    excess_kurtosis: float | None = Field(
+        default=None, description="Bias-corrected excess kurtosis (G2)."
+    )
+    best_return: float | None = Field(default=None, description="Best daily return.")
+    worst_return: float | None = Field(default=None, description="Worst daily return.")
+    hit_ratio: float | None = Field(
+        default=None, description="Share of days with a positive return."
     )
 
 
@@ -114,6 +155,7 @@ class Risk(BaseModel):
     """Published risk metrics of a strategy (empty before the first risk run)."""
 
     strategy_id: str
+    window: str | None = Field(default=None, description="The `window` asked for; null = all.")
     metrics: list[RiskRow]
 
 

@@ -29,11 +29,14 @@ def _sql_literal(text: str) -> str:
 
 
 def dataset_scan(root: Path, dataset: Dataset) -> str:
-    """A ``read_parquet`` expression over every partition file of ``dataset``."""
+    """A ``read_parquet`` expression over every partition file of ``dataset``.
+
+    ``union_by_name``: a partition written before a column was added still reads (as NULL).
+    """
     glob = str(dataset_dir(Path(root).resolve(), dataset) / "*" / "*.parquet")
     hive_type = _DUCKDB_TYPES[str(dataset.partition_type)]
     return (
-        f"read_parquet({_sql_literal(glob)}, hive_partitioning = true, "
+        f"read_parquet({_sql_literal(glob)}, hive_partitioning = true, union_by_name = true, "
         f"hive_types = {{'{dataset.partition}': {hive_type}}})"
     )
 

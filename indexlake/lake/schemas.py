@@ -132,20 +132,40 @@ RISK_METRICS = Dataset(
             ("start_date", pa.date32()),
             ("end_date", pa.date32()),
             ("observations", pa.int32()),
+            # One column per metric of indexlake.risk.table.METRIC_COLUMNS, in its order.
+            ("cumulative_return", pa.float64()),
             ("annualised_return", pa.float64()),
             ("annualised_volatility", pa.float64()),
             ("sharpe", pa.float64()),
+            ("sortino", pa.float64()),
             ("max_drawdown", pa.float64()),
+            ("calmar", pa.float64()),
             ("beta", pa.float64()),
+            ("alpha", pa.float64()),
+            ("correlation", pa.float64()),
             ("tracking_error", pa.float64()),
+            ("information_ratio", pa.float64()),
             ("var_95_historical", pa.float64()),
+            ("var_99_historical", pa.float64()),
+            ("cvar_95_historical", pa.float64()),
+            ("cvar_99_historical", pa.float64()),
+            ("var_95_parametric", pa.float64()),
+            ("var_99_parametric", pa.float64()),
+            ("cvar_95_parametric", pa.float64()),
+            ("cvar_99_parametric", pa.float64()),
+            ("skew", pa.float64()),
+            ("excess_kurtosis", pa.float64()),
+            ("best_return", pa.float64()),
+            ("worst_return", pa.float64()),
+            ("hit_ratio", pa.float64()),
         ]
     ),
     partition="strategy_id",
     partition_type=pa.string(),
     key=("strategy_id", "subject", "window"),
     description="Risk of each strategy (`subject = strategy`) and of its benchmark over the "
-    "same dates (`subject = benchmark`), for the full period and the trailing 252 days.",
+    "same dates (`subject = benchmark`), for the full period, each calendar year and the "
+    "trailing 63 and 252 days.",
 )
 
 DQ_RESULTS = Dataset(

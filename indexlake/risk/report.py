@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
 from indexlake.lake.schemas import RISK_METRICS
-from indexlake.risk.metrics import (
-    TRADING_DAYS_PER_YEAR,
-    annualised_return,
-    annualised_volatility,
-    beta,
-    historical_var,
-    max_drawdown,
-    sharpe_ratio,
-    simple_returns,
-    tracking_error,
-)
+from indexlake.risk.metrics import TRADING_DAYS_PER_YEAR, simple_returns
+from indexlake.risk.table import METRIC_COLUMNS
+from indexlake.risk.windows import TRAILING_WINDOWS, metric_windows
 
 SUBJECT_STRATEGY = "strategy"
 SUBJECT_BENCHMARK = "benchmark"
-WINDOW_FULL = "full"
 WINDOW_TRAILING = f"trailing_{TRADING_DAYS_PER_YEAR}d"
-# The trailing window is the last year of daily returns (fewer if the history is shorter).
-TRAILING_OBSERVATIONS = TRADING_DAYS_PER_YEAR
-# The published VaR column is the 95% historical VaR (a return: negative = loss).
-VAR_LEVEL = 0.95
+# Published windows: the full period, each calendar year ("year_2024") and the trailing
+# 63 and 252 returns ("trailing_63d", "trailing_252d"; fewer if the history is shorter).
+WINDOW_YEAR_PREFIX = "year_"
+TRAILING_WINDOW_NAMES: tuple[str, ...] = tuple(f"trailing_{n}d" for n in TRAILING_WINDOWS)
+# Every metric column of the dataset, in METRIC_COLUMNS order (observations is int32).
+METRIC_FLOAT_COLUMNS: tuple[str, ...] = tuple(c for c in METRIC_COLUMNS if c != "observations")
 
 
 def _by_date(levels: pd.Series) -> pd.Series:
@@ -39,32 +30,9 @@ def _by_date(levels: pd.Series) -> pd.Series:
     return out.sort_index()
 
 
-def _metric_row(
-    subject: str,
-    symbol: str | None,
-    window: str,
-    returns: pd.Series,
-    benchmark_returns: pd.Series,
-    risk_free: float,
-) -> dict[str, object]:
-    """One output row: the metrics of ``returns`` against ``benchmark_returns``."""
-    start: dt.date | None = returns.index[0].date() if len(returns) else None
-    end: dt.date | None = returns.index[-1].date() if len(returns) else None
-    return {
-        "subject": subject,
-        "symbol": symbol,
-        "window": window,
-        "start_date": start,
-        "end_date": end,
-        "observations": int(returns.notna().sum()),
-        "annualised_return": annualised_return(returns),
-        "annualised_volatility": annualised_volatility(returns),
-        "sharpe": sharpe_ratio(returns, risk_free),
-        "max_drawdown": max_drawdown(returns),
-        "beta": beta(returns, benchmark_returns),
-        "tracking_error": tracking_error(returns, benchmark_returns),
-        "var_95_historical": historical_var(returns, VAR_LEVEL),
-    }
+def _dates(values: pd.Series) -> list[object]:
+    """datetime64 values as ``datetime.date`` objects, NaT as None (Arrow date32 input)."""
+    return [None if pd.isna(v) else pd.Timestamp(v).date() for v in values]
 
 
 def risk_metrics(
@@ -74,30 +42,42 @@ def risk_metrics(
     benchmark_symbol: str,
     risk_free: float = 0.0,
 ) -> pd.DataFrame:
-    """Strategy and benchmark risk, full period and trailing 252 days, as RISK_METRICS rows.
+    """Strategy and benchmark risk over every published window, as RISK_METRICS rows.
 
     Both level series are indexed by date. The benchmark is measured over the same dates as
     the strategy: both are restricted to the dates where each has a level, so every return
-    spans the same close-to-close interval. ``start_date``/``end_date`` are the dates of the
-    first/last return used (a return is labelled by the close it ends at); ``risk_free`` is
-    an annual rate. The ``strategy_id`` partition column is added by the writer.
+    spans the same close-to-close interval (the benchmark's beta is then 1 and its tracking
+    error 0). The windows are ``full``, ``year_YYYY`` for each calendar year with a return
+    and ``trailing_63d``/``trailing_252d`` (the last 63/252 returns, fewer if the history is
+    shorter); a partial first or last year is measured over the returns it has, and every
+    annualised figure is annualised over the window's own number of returns.
+
+    The metrics are :func:`indexlake.risk.windows.metric_windows` (every column of
+    METRIC_COLUMNS, the definitions of :mod:`indexlake.risk.metrics` and
+    :mod:`indexlake.risk.tail`). ``start_date``/``end_date`` are the dates of the first/last
+    return used (a return is labelled by the close it ends at); ``risk_free`` is an annual
+    rate. Rows are window-major (full, years, trailing), strategy before benchmark. The
+    ``strategy_id`` partition column is added by the writer.
     """
     strategy = _by_date(strategy_levels)
     bench = _by_date(benchmark_levels)
     common = strategy.index.intersection(bench.index)
-    strategy_returns = simple_returns(strategy.loc[common])
-    bench_returns = simple_returns(bench.loc[common])
+    returns = pd.DataFrame(
+        {
+            SUBJECT_STRATEGY: simple_returns(strategy.loc[common]),
+            SUBJECT_BENCHMARK: simple_returns(bench.loc[common]),
+        },
+        index=common[1:],
+    )
+    # Both series span every date, so no window is cut short by a series' life.
+    table = metric_windows(returns, returns[SUBJECT_BENCHMARK], risk_free)
 
-    rows = []
-    windows = {
-        WINDOW_FULL: slice(None),
-        WINDOW_TRAILING: slice(-TRAILING_OBSERVATIONS, None),
-    }
-    for window, positions in windows.items():
-        s = strategy_returns.iloc[positions]
-        b = bench_returns.iloc[positions]
-        rows.append(_metric_row(SUBJECT_STRATEGY, None, window, s, b, risk_free))
-        rows.append(_metric_row(SUBJECT_BENCHMARK, benchmark_symbol, window, b, b, risk_free))
-
-    frame = pd.DataFrame(rows, columns=RISK_METRICS.columns)
-    return frame.astype({"observations": "int32"})
+    frame = table.rename(columns={"series": "subject"})
+    is_bench = frame["subject"] == SUBJECT_BENCHMARK
+    frame["symbol"] = pd.Series(np.where(is_bench, benchmark_symbol, None), dtype=object)
+    frame["start_date"] = pd.Series(_dates(frame["start_date"]), dtype=object)
+    frame["end_date"] = pd.Series(_dates(frame["end_date"]), dtype=object)
+    frame = frame.astype(
+        {"observations": "int32", **dict.fromkeys(METRIC_FLOAT_COLUMNS, "float64")}
+    )
+    return frame[RISK_METRICS.columns].reset_index(drop=True)

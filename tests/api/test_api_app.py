@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pyarrow as pa
@@ -14,12 +15,19 @@ from indexlake.api.app import create_app
 from indexlake.config import Settings
 from indexlake.lake.schemas import DATASETS, INDEX_LEVELS, RISK_METRICS
 from indexlake.risk.report import risk_metrics
+from indexlake.risk.table import METRIC_COLUMNS
 
 # The standard lake (conftest.py): trading days, rebalances and constituents.
 DATES = [d.date() for d in pd.bdate_range("2023-12-20", "2024-01-31") if d.day != 1 or d.month != 1]
 BENCHMARK_GAP = dt.date(2024, 1, 10)
 REBALANCES = [dt.date(2023, 12, 20), dt.date(2024, 1, 2)]
 SYMBOLS = ["AAA", "BBB", "CCC"]
+# The risk_metrics columns before the full metric set was published.
+LEGACY_RISK_COLUMNS = (
+    *("subject", "symbol", "window", "start_date", "end_date", "observations"),
+    *("annualised_return", "annualised_volatility", "sharpe", "max_drawdown", "beta"),
+    *("tracking_error", "var_95_historical"),
+)
 
 
 def test_constants_describe_the_fixture_lake(builder) -> None:
@@ -164,18 +172,65 @@ class TestOrders:
 
 
 class TestRisk:
+    WINDOWS = ("full", "year_2023", "year_2024", "trailing_63d", "trailing_252d")
+
     def test_rows_as_published(self, client: TestClient, lake) -> None:
         body = client.get("/v1/strategies/alpha/risk").json()
+        assert body["window"] is None
         rows = body["metrics"]
         assert [(r["subject"], r["window"]) for r in rows] == [
-            ("strategy", "full"),
-            ("strategy", "trailing_252d"),
-            ("benchmark", "full"),
-            ("benchmark", "trailing_252d"),
+            (subject, window) for subject in ("strategy", "benchmark") for window in self.WINDOWS
         ]
         assert set(rows[0]) == set(RISK_METRICS.columns)
-        assert rows[2]["symbol"] == "NDX" and rows[2]["beta"] == 1.0
+        bench_full = rows[len(self.WINDOWS)]
+        assert bench_full["symbol"] == "NDX" and bench_full["beta"] == 1.0
+        assert bench_full["tracking_error"] == 0.0
+        assert rows[0]["symbol"] is None
         assert rows[0]["max_drawdown"] <= 0
+
+    def test_serves_every_metric_as_computed(self, client: TestClient, lake) -> None:
+        rows = client.get("/v1/strategies/alpha/risk").json()["metrics"]
+        expected = risk_metrics(
+            lake["alpha"], lake["NDX"].drop(BENCHMARK_GAP), benchmark_symbol="NDX"
+        )
+        by_key = {(r["subject"], r["window"]): r for r in rows}
+        for _, row in expected.iterrows():
+            served = by_key[(row["subject"], row["window"])]
+            assert served["start_date"] == row["start_date"].isoformat()
+            assert served["observations"] == row["observations"]
+            for name in METRIC_COLUMNS[1:]:
+                if math.isnan(row[name]):
+                    assert served[name] is None, name
+                else:
+                    assert served[name] == row[name], name
+
+    def test_filters_by_window(self, client: TestClient, lake) -> None:
+        for window in ("full", "year_2024", "trailing_63d"):
+            body = client.get("/v1/strategies/alpha/risk", params={"window": window}).json()
+            assert body["window"] == window
+            assert [(r["subject"], r["window"]) for r in body["metrics"]] == [
+                ("strategy", window),
+                ("benchmark", window),
+            ]
+            assert body["metrics"][0]["sortino"] is not None
+        body = client.get("/v1/strategies/alpha/risk", params={"window": "year_1999"}).json()
+        assert body["metrics"] == []
+
+    @pytest.mark.parametrize("window", ["trailing_100d", "year_24", "FULL", "ytd", ""])
+    def test_unknown_window_is_422_naming_the_forms(self, client: TestClient, lake, window):
+        response = client.get("/v1/strategies/alpha/risk", params={"window": window})
+        assert response.status_code == 422
+        detail = response.json()["detail"][0]
+        assert detail["loc"] == ["query", "window"]
+        for form in ("full", "year_YYYY", "trailing_63d", "trailing_252d"):
+            assert form in detail["msg"]
+
+    def test_openapi_documents_the_window_and_metrics(self, client: TestClient) -> None:
+        spec = client.get("/openapi.json").json()
+        params = spec["paths"]["/v1/strategies/{strategy_id}/risk"]["get"]["parameters"]
+        assert "window" in {p["name"] for p in params}
+        row = spec["components"]["schemas"]["RiskRow"]["properties"]
+        assert set(row) == set(RISK_METRICS.columns)
 
     def test_nan_metrics_are_null(self, client: TestClient, builder) -> None:
         levels = pd.Series([100.0, 101.0], index=DATES[:2])
@@ -185,10 +240,26 @@ class TestRisk:
         rows = client.get("/v1/strategies/alpha/risk").json()["metrics"]
         assert rows[0]["observations"] == 1
         assert rows[0]["sharpe"] is None and rows[0]["annualised_volatility"] is None
+        assert rows[0]["skew"] is None and rows[0]["cvar_99_parametric"] is None
+
+    def test_partition_published_before_the_full_metric_set(
+        self, client: TestClient, lake, builder
+    ) -> None:
+        # A strategy not recomputed since the seven-metric schema keeps its old file.
+        legacy = pa.schema([RISK_METRICS.schema.field(c) for c in LEGACY_RISK_COLUMNS])
+        report = risk_metrics(lake["2024"], lake["SPX"], benchmark_symbol="SPX")
+        table = pa.Table.from_pandas(report[legacy.names], schema=legacy, preserve_index=False)
+        builder.write_partition(replace(RISK_METRICS, schema=legacy), "2024", table.to_pydict())
+        alpha = client.get("/v1/strategies/alpha/risk").json()["metrics"]
+        assert alpha and alpha[0]["sortino"] is not None
+        old = client.get("/v1/strategies/2024/risk", params={"window": "full"}).json()
+        row = old["metrics"][0]
+        assert row["sharpe"] is not None and row["sortino"] is None
 
     def test_strategy_without_risk_yet_is_empty(self, client: TestClient, lake) -> None:
         assert client.get("/v1/strategies/2024/risk").json() == {
             "strategy_id": "2024",
+            "window": None,
             "metrics": [],
         }
 

@@ -60,3 +60,28 @@ def test_catalog_is_rebuilt_when_a_dataset_first_appears(tmp_path: Path) -> None
     con = duckdb.connect(str(catalog), read_only=True)
     assert con.execute("select count(*) from prices").fetchone()[0] == 1
     con.close()
+
+
+def test_catalog_reads_partitions_written_before_a_column_was_added(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lake, catalog = tmp_path / "lake", tmp_path / "indexlake.duckdb"
+    _write_prices(lake, 2024, 20.0)
+    old = pa.table(
+        {
+            "date": pa.array([pd.Timestamp("2023-06-02").date()]),
+            "symbol": ["AAA"],
+            "open": [1.0],
+            "high": [1.0],
+            "low": [1.0],
+            "close": [1.0],
+        }
+    )  # no volume
+    (lake / "prices" / "year=2023").mkdir(parents=True)
+    pq.write_table(old, lake / "prices" / "year=2023" / "part-0.parquet")
+    build_catalog(lake, catalog)
+    con = duckdb.connect(str(catalog), read_only=True)
+    rows = con.execute("select year, close, volume from prices order by year").fetchall()
+    con.close()
+    assert rows == [(2023, 1.0, None), (2024, 20.0, 5)]
