@@ -241,7 +241,10 @@ def create_app(settings: Settings) -> FastAPI:
         """Strategy level vs benchmark close on common dates, both rebased to 100 at the first."""
         _check_range(start, end)
         info = require_strategy(strategy_id)
-        symbol = info[strategy_id].benchmark if strategy_id in info else settings.benchmark
+        # The symbol the pipeline actually measured against (an ETF when the index was refused).
+        symbol = reader.benchmark_used(strategy_id) or (
+            info[strategy_id].benchmark if strategy_id in info else settings.benchmark
+        )
         rows = reader.vs_benchmark(strategy_id, symbol, start, end)
         return models.VsBenchmark(
             strategy_id=strategy_id,

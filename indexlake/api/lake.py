@@ -158,6 +158,13 @@ class LakeReader:
             load_sql("api_risk"), {"risk": RISK_METRICS}, {"strategy_id": strategy_id}
         )
 
+    def benchmark_used(self, strategy_id: str) -> str | None:
+        """The benchmark symbol named by the strategy's published risk rows, if any."""
+        rows = self.query(
+            load_sql("api_benchmark_used"), {"risk": RISK_METRICS}, {"strategy_id": strategy_id}
+        )
+        return rows[0]["symbol"] if rows else None
+
     def vs_benchmark(
         self, strategy_id: str, symbol: str, start: dt.date | None, end: dt.date | None
     ) -> list[dict[str, Any]]:

@@ -347,3 +347,15 @@ def test_partition_file_replaced_between_requests(client, lake, settings, builde
     assert client.get("/health").json()["latest_date"] == "2024-02-01"
     assert not math.isnan(after[-1]["level"])
     assert set(DATASETS) >= set(client.get("/health").json()["datasets"])
+
+
+def test_vs_benchmark_uses_the_symbol_the_published_risk_was_measured_against(
+    client: TestClient, lake, builder
+) -> None:
+    """When the plan refused the index, the pipeline measured against an ETF: follow it."""
+    report = risk_metrics(lake["2024"], lake["NDX"], benchmark_symbol="NDX")
+    table = pa.Table.from_pandas(report, schema=RISK_METRICS.schema, preserve_index=False)
+    builder.write_partition(RISK_METRICS, "2024", table.to_pydict())
+    body = client.get("/v1/strategies/2024/vs-benchmark").json()
+    assert body["benchmark"] == "NDX"
+    assert body["points"][-1]["benchmark_close"] == pytest.approx(lake["NDX"].iloc[-1])
