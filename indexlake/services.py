@@ -6,6 +6,8 @@ environment this package runs in.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -52,11 +54,18 @@ def free_port(host: str = HOST) -> int:
         return s.getsockname()[1]
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
 def _default_signals() -> None:
     # A child of a non-interactive shell inherits SIGINT as ignored; Prefect's worker turns
     # SIGTERM into SIGINT, so it must be able to receive it.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # If the parent is killed outright (no chance to stop its children), the kernel sends
+    # SIGTERM to the child, so no server outlives `indexlake up`. Linux only; elsewhere skipped.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start_process(args: Sequence[str], log: Path, env: dict[str, str]) -> subprocess.Popen:

@@ -62,8 +62,12 @@ def stack(tmp_path: Path):
         _wait_for_line(proc, "Ctrl-C stops everything", START_TIMEOUT)
         yield proc, f"http://127.0.0.1:{prefect_port}/api", f"http://127.0.0.1:{api_port}"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:  # a failed test: stop the stack the way Ctrl-C does
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_up_serves_ui_and_api_and_runs_a_backfill_from_the_deployment(stack) -> None:
@@ -112,3 +116,23 @@ def test_up_serves_ui_and_api_and_runs_a_backfill_from_the_deployment(stack) -> 
         httpx.get(f"{prefect_api}/health", timeout=2)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{read_api}/health", timeout=2)
+
+
+def test_children_stop_when_up_is_killed(stack) -> None:
+    """A SIGKILL leaves no time to clean up: the children must not outlive `indexlake up`."""
+    proc, prefect_api, read_api = stack
+    assert httpx.get(f"{read_api}/health", timeout=5).status_code == 200
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    alive = True
+    while alive and time.monotonic() < deadline:
+        alive = False
+        for url in (f"{prefect_api}/health", f"{read_api}/health"):
+            try:
+                httpx.get(url, timeout=1)
+                alive = True
+            except httpx.TransportError:
+                pass
+        time.sleep(0.5)
+    assert not alive, "Prefect server or read API still answering after `indexlake up` died"
