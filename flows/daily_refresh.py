@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pandas as pd
 from prefect import flow
 
 from flows.pipeline import run_pipeline
 from indexlake.calendar import latest_completed_trading_day
 from indexlake.config import load_settings
-from indexlake.lake.query import query_frame
+from indexlake.pipeline.ingest import latest_landed_date
 from indexlake.pipeline.ranges import history_range
 from indexlake.pipeline.summary import RunSummary
 
@@ -20,11 +19,10 @@ def daily_refresh(strategies: list[str] | None = None) -> RunSummary:
     """Fetch what is new since the last landed session (or the default history on first run)."""
     settings = load_settings()
     latest = latest_completed_trading_day()
-    landed = query_frame(settings.lake_root, "landed_rows")
-    last = landed.loc[landed["dataset"] == "prices", "last_date"].iloc[0]
-    if pd.isna(last):
+    last = latest_landed_date(settings.lake_root)
+    if last is None:
         start, end = history_range(latest, settings.history_years)
     else:
         # Up to date: the latest session alone, which "missing" then finds landed and skips.
-        start, end = min(last.date() + timedelta(days=1), latest), latest
+        start, end = min(last + timedelta(days=1), latest), latest
     return run_pipeline(settings, start, end, strategy_ids=strategies, symbols=None, mode="missing")

@@ -74,6 +74,12 @@ def chunk_landed(lake_root: Path, symbols: list[str], start: date, end: date) ->
     return bool(landed["price_dates"] >= sessions and landed["market_cap_dates"] >= sessions)
 
 
+def latest_landed_date(lake_root: Path) -> date | None:
+    """The last date with landed prices, or None on an empty lake."""
+    last = query_frame(lake_root, "latest_landed_date")["last_date"].iloc[0]
+    return None if pd.isna(last) else pd.Timestamp(last).date()
+
+
 def _stage(frame: pd.DataFrame, dataset: str, path: Path) -> int:
     table = to_table(frame, DATASETS[dataset])
     write_file_atomic(table, path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 
 from indexlake.calendar import latest_completed_trading_day
@@ -23,60 +23,50 @@ class SourceConfigError(ValueError):
 
 @contextmanager
 def open_source(settings: Settings, *, as_of: date | None = None) -> Iterator[Source]:
-    """A ready source for `settings.provider`; the sandbox is served over loopback HTTP."""
+    """A ready source for `settings.provider`; the sandbox is served over loopback HTTP.
+
+    Both providers run the same Twelve Data client: only the server, key and credit limit
+    differ.
+    """
     td = settings.twelvedata
-    if settings.provider == "sandbox":
-        sb = settings.sandbox
-        market = SandboxMarket(sb.seed, sb.n_symbols, as_of)
-        with serve_sandbox(
-            market,
-            host=sb.host,
-            port=sb.port,
-            credits_per_minute=sb.credits_per_minute,
-            market_cap_plan=sb.market_cap_plan,
-            statistics_plan=sb.statistics_plan,
-            index_access=sb.index_access,
-        ) as base_url:
-            client = TwelveDataClient(
-                base_url,
-                SANDBOX_API_KEY,
-                batch_size=td.batch_size,
-                timeout=td.timeout_seconds,
-                max_attempts=td.max_attempts,
-                credits_per_minute=sb.credits_per_minute or None,
+    with ExitStack() as stack:
+        if settings.provider == "sandbox":
+            sb = settings.sandbox
+            base_url = stack.enter_context(
+                serve_sandbox(
+                    SandboxMarket(sb.seed, sb.n_symbols, as_of),
+                    host=sb.host,
+                    port=sb.port,
+                    credits_per_minute=sb.credits_per_minute,
+                    market_cap_plan=sb.market_cap_plan,
+                    statistics_plan=sb.statistics_plan,
+                    index_access=sb.index_access,
+                )
             )
-            source = TwelveDataSource(
-                client, name="sandbox", shares_outstanding=td.shares_outstanding
-            )
-            try:
-                yield source
-            finally:
-                source.close()
-        return
-    if settings.provider == "twelvedata":
-        key = settings.twelvedata_api_key()
-        if not key:
-            raise SourceConfigError(
-                "provider 'twelvedata' needs an API key: set TWELVEDATA_API_KEY, or save it in "
-                f"the Prefect Secret block {td.secret_block!r}"
-            )
+            key, credits = SANDBOX_API_KEY, sb.credits_per_minute or None
+        elif settings.provider == "twelvedata":
+            key = settings.twelvedata_api_key()
+            if not key:
+                raise SourceConfigError(
+                    "provider 'twelvedata' needs an API key: set TWELVEDATA_API_KEY, or save it "
+                    f"in the Prefect Secret block {td.secret_block!r}"
+                )
+            base_url, credits = td.base_url, td.credits_per_minute
+        else:
+            raise SourceConfigError(f"unknown provider {settings.provider!r}")
         client = TwelveDataClient(
-            td.base_url,
+            base_url,
             key,
             batch_size=td.batch_size,
             timeout=td.timeout_seconds,
             max_attempts=td.max_attempts,
-            credits_per_minute=td.credits_per_minute,
+            credits_per_minute=credits,
         )
         source = TwelveDataSource(
-            client, name="twelvedata", shares_outstanding=td.shares_outstanding
+            client, name=settings.provider, shares_outstanding=td.shares_outstanding
         )
-        try:
-            yield source
-        finally:
-            source.close()
-        return
-    raise SourceConfigError(f"unknown provider {settings.provider!r}")
+        stack.callback(source.close)
+        yield source
 
 
 def benchmark_candidates(settings: Settings) -> tuple[str, ...]:

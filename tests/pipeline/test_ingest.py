@@ -8,7 +8,13 @@ import pytest
 
 from indexlake.lake.partitions import read_partition
 from indexlake.lake.schemas import MARKET_CAPS, PRICES
-from indexlake.pipeline.ingest import chunk_landed, ingest_chunk, publish_batch, read_staged
+from indexlake.pipeline.ingest import (
+    chunk_landed,
+    ingest_chunk,
+    latest_landed_date,
+    publish_batch,
+    read_staged,
+)
 from indexlake.pipeline.validate import validate_batch
 from indexlake.sources.files import FileSource
 from indexlake.sources.sandbox.market import SandboxMarket
@@ -45,6 +51,8 @@ def test_clean_files_land_validate_and_publish(files, tmp_path: Path) -> None:
     assert len(read_partition(data_dir / "lake", PRICES, 2024)) == batches[0].rows
     assert len(read_partition(data_dir / "lake", MARKET_CAPS, 2024)) == batches[1].rows
     assert chunk_landed(data_dir / "lake", symbols, START, END)
+    assert latest_landed_date(data_dir / "lake") == date(2024, 3, 28)
+    assert latest_landed_date(tmp_path / "empty") is None
 
 
 def test_a_corrupt_batch_fails_validation_names_the_rows_and_is_not_published(

@@ -75,6 +75,18 @@ class _Handlers:
         if not key or (self.api_key is not None and key != self.api_key):
             raise ApiError(401, _AUTH)
 
+    def _company_meta(self, symbol: str, sent: str) -> dict[str, Any]:
+        """The `meta` block of /market_cap and /statistics answers."""
+        p = self.market.profile(symbol)
+        return {
+            "symbol": sent,
+            "name": p["name"],
+            "currency": "USD",
+            "exchange": p["exchange"],
+            "mic_code": p["mic_code"],
+            "exchange_timezone": "America/New_York",
+        }
+
     def _meta(self, symbol: str, sent: str) -> dict[str, Any]:
         p = self.market.profile(symbol)
         return {
@@ -183,15 +195,7 @@ class _Handlers:
         q = request.query_params
         size = parse_int(q.get("outputsize"), "outputsize", 10, 1, MAX_OUTPUTSIZE)
         page = parse_int(q.get("page"), "page", 1, 1, 1_000_000)
-        profile = self.market.profile(symbol)
-        meta = {
-            "symbol": sent,
-            "name": profile["name"],
-            "currency": "USD",
-            "exchange": profile["exchange"],
-            "mic_code": profile["mic_code"],
-            "exchange_timezone": "America/New_York",
-        }
+        meta = self._company_meta(symbol, sent)
         rows = b""
         if symbol not in SandboxMarket.BENCHMARKS:
             bars = self.market.bars(symbol, lo, hi)
@@ -218,16 +222,8 @@ class _Handlers:
         # includes those (the same as the actual count unless such a split exists).
         shares = int(bars.shares[-1] * bars.factor[-1])
         close = float(bars.close[-1] * bars.factor[-1])
-        profile = self.market.profile(symbol)
         body = {
-            "meta": {
-                "symbol": sent,
-                "name": profile["name"],
-                "currency": "USD",
-                "exchange": profile["exchange"],
-                "mic_code": profile["mic_code"],
-                "exchange_timezone": "America/New_York",
-            },
+            "meta": self._company_meta(symbol, sent),
             "statistics": {
                 "valuations_metrics": {"market_capitalization": float(bars.market_cap[-1])},
                 "stock_statistics": {
