@@ -9,6 +9,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 PRICE_COLUMNS: tuple[str, ...] = ("date", "symbol", "open", "high", "low", "close", "volume")
 MARKET_CAP_COLUMNS: tuple[str, ...] = ("date", "symbol", "market_cap", "source")
@@ -97,14 +99,35 @@ def _typed_market_caps(columns: dict[str, object]) -> pd.DataFrame:
 
 
 def _tidy(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
-    """Rows inside [start, end]; the last of duplicate (symbol, date) rows; sorted by key."""
+    """Rows inside [start, end], sorted by key. A (symbol, date) repeated with identical values
+    (overlapping windows, vendor repeats) is kept once; repeated with *different* values, every
+    distinct row is kept in vendor order: which one is right cannot be decided here, so the
+    conflict reaches validation (the key's uniqueness check) instead of being silently lost."""
     if frame.empty:
         return frame.reset_index(drop=True)
     lo, hi = pd.Timestamp(start), pd.Timestamp(end)
     frame = frame[(frame["date"] >= lo) & (frame["date"] <= hi)]
-    # Vendor order decides which duplicate wins: the last one seen.
-    frame = frame.drop_duplicates(subset=KEY, keep="last")
+    order, repeated = _key_order(frame)
+    if not repeated:  # the usual case, sorted without pandas' (slow) string factorising
+        return frame.take(order).reset_index(drop=True)
+    frame = frame.drop_duplicates(keep="first")
     return frame.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def _key_order(frame: pd.DataFrame) -> tuple[np.ndarray, bool]:
+    """The stable (symbol, date) sort order of ``frame`` and whether any key repeats."""
+    symbols = pa.array(frame["symbol"], type=pa.string())
+    if isinstance(symbols, pa.ChunkedArray):
+        symbols = symbols.combine_chunks()
+    encoded = pc.dictionary_encode(symbols)
+    names = encoded.dictionary.to_numpy(zero_copy_only=False)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[np.argsort(names, kind="stable")] = np.arange(len(names))
+    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    days = frame["date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    order = np.lexsort((days, codes))
+    same = (np.diff(codes[order]) == 0) & (np.diff(days[order]) == 0)
+    return order, bool(same.any())
 
 
 def normalise_prices(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
@@ -119,3 +142,32 @@ def normalise_market_caps(frame: pd.DataFrame, start: date, end: date) -> pd.Dat
     if frame.empty:
         return empty_market_caps()
     return _tidy(_typed_market_caps({c: frame[c] for c in MARKET_CAP_COLUMNS}), start, end)
+
+
+DIVIDEND_COLUMNS: tuple[str, ...] = ("date", "symbol", "amount")
+
+
+def empty_dividends() -> pd.DataFrame:
+    """A dividends frame with no rows and the contract's columns and dtypes."""
+    return _typed_dividends(
+        {
+            "date": np.array([], dtype="datetime64[ns]"),
+            "symbol": np.array([], dtype=object),
+            "amount": np.array([], dtype="float64"),
+        }
+    )
+
+
+def _typed_dividends(columns: dict[str, object]) -> pd.DataFrame:
+    frame = pd.DataFrame(columns, columns=list(DIVIDEND_COLUMNS))
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    frame["symbol"] = frame["symbol"].astype(str)
+    frame["amount"] = frame["amount"].astype("float64")
+    return frame
+
+
+def normalise_dividends(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """Dividends (``date`` = ex-date) in contract form: typed, inclusive range, sorted by key."""
+    if frame.empty:
+        return empty_dividends()
+    return _tidy(_typed_dividends({c: frame[c] for c in DIVIDEND_COLUMNS}), start, end)

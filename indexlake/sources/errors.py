@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 # The vendor's empty-range answer: a 400 that means "no rows", not a failure.
@@ -31,11 +33,21 @@ class MinuteLimitError(TwelveDataError):
 
 
 class DailyLimitError(TwelveDataError):
-    """429 for the day: stop and resume tomorrow."""
+    """429 for the day: stop and resume tomorrow (the daily credits reset at 00:00 UTC)."""
+
+    resume_at: datetime | None = None  # set by the client: the next 00:00 UTC
 
 
 class ServerError(TwelveDataError):
     """5xx or a non-JSON gateway page."""
+
+
+class GatewayPageError(ServerError):
+    """A non-JSON page (HTML from a gateway) instead of the vendor's JSON."""
+
+
+class MalformedBodyError(ServerError):
+    """A JSON answer that does not parse (malformed or cut short in transit)."""
 
 
 class BadRequestError(TwelveDataError):
@@ -44,6 +56,10 @@ class BadRequestError(TwelveDataError):
 
 class PayloadError(ValueError):
     """A vendor value that cannot be parsed (names the symbol, date and field)."""
+
+    def __init__(self, message: str, symbol: str | None = None) -> None:
+        super().__init__(message)
+        self.symbol = symbol
 
 
 def classify(code: int, message: str, symbol: str | None = None) -> TwelveDataError:
@@ -82,3 +98,41 @@ def is_retryable(exc: BaseException) -> bool:
 def is_fatal(exc: BaseException) -> bool:
     """Errors that would fail every other symbol too, so they stop the whole fetch."""
     return isinstance(exc, AuthError | DailyLimitError | MinuteLimitError)
+
+
+def next_utc_midnight(now: datetime | None = None) -> datetime:
+    """When the vendor's daily credits reset: the next 00:00 UTC after `now`."""
+    now = now or datetime.now(UTC)
+    day = now.astimezone(UTC).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def daily_limit_stop(message: str, now: datetime | None = None) -> DailyLimitError:
+    """A DailyLimitError whose message says when the run can resume."""
+    resume = next_utc_midnight(now)
+    exc = DailyLimitError(
+        429,
+        f"{message.rstrip('. ')}. Daily API credits are exhausted: stopping; resume after "
+        f"{resume:%Y-%m-%d %H:%M} UTC, when they reset.",
+    )
+    exc.resume_at = resume
+    return exc
+
+
+def retry_kind(exc: BaseException) -> str:
+    """The name a retried failure is counted under in the client's stats."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.TransportError):
+        return "connection"
+    if isinstance(exc, GatewayPageError):
+        return "gateway_page"
+    if isinstance(exc, MalformedBodyError):
+        return "malformed_json"
+    if isinstance(exc, ServerError):
+        return "server_error"
+    if isinstance(exc, MinuteLimitError):
+        return "minute_limit"
+    if isinstance(exc, BadRequestError) and exc.code == 404:
+        return "not_found"
+    return "other"

@@ -118,7 +118,7 @@ def market_caps_with_fallback(
     refused = {e.symbol: e for e in primary.errors if is_plan_refusal(e)}
     errors = [e for e in primary.errors if e.symbol not in refused]
     failed = {e.symbol for e in errors}
-    served = set(primary.frame["symbol"])
+    served = set(primary.frame["symbol"].unique())
     todo = [s for s in unique if s in refused or (s not in served and s not in failed)]
     frames = [primary.frame]
     if todo:

@@ -27,7 +27,8 @@ def _locate_bad(
             continue
         if not ok(raw):
             return PayloadError(
-                f"unparseable {field} {raw!r} for symbol {symbols[i]} on {dates[i]}"
+                f"unparseable {field} {raw!r} for symbol {symbols[i]} on {dates[i]}",
+                symbol=str(symbols[i]),
             )
     return PayloadError(f"unparseable {field} values")
 
@@ -81,7 +82,10 @@ def parse_volumes(raw: list[object], symbols: Sequence[str], dates: Sequence[obj
     fractional = present & (np.round(floats) != floats)
     if fractional.any():
         i = int(np.flatnonzero(fractional)[0])
-        raise PayloadError(f"non-integer volume {raw[i]!r} for symbol {symbols[i]} on {dates[i]}")
+        raise PayloadError(
+            f"non-integer volume {raw[i]!r} for symbol {symbols[i]} on {dates[i]}",
+            symbol=str(symbols[i]),
+        )
     ints = np.where(present, floats, 0).astype(np.int64)
     return pd.arrays.IntegerArray(ints, ~present)
 
@@ -130,6 +134,11 @@ def _struct_field(struct: pa.StructArray, name: str, length: int) -> pa.Array:
     return struct.field(name)
 
 
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array, without a copy when it already is one chunk."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def columnar_series(
     body: bytes, batch: Sequence[str]
 ) -> tuple[pd.DataFrame | None, list[tuple[str, int, str]]] | None:
@@ -149,7 +158,8 @@ def columnar_series(
                 [c.combine_chunks() for c in table.columns], table.column_names
             )}  # fmt: skip
         else:
-            items = {s: table.column(s).combine_chunks() for s in batch if s in table.column_names}
+            names = set(table.column_names)
+            items = {s: _one_chunk(table.column(s)) for s in batch if s in names}
         errors: list[tuple[str, int, str]] = []
         parts: list[tuple[str, pa.StructArray]] = []
         for symbol in batch:
@@ -199,3 +209,38 @@ def columnar_series(
         }
     )
     return frame, errors
+
+
+def market_cap_frame(batch: Sequence[tuple[str, list[dict]]], source: str) -> pd.DataFrame:
+    """Many symbols' `/market_cap` rows (`date`, integer `value`) as one market caps frame.
+
+    Parsing every symbol's rows in one pass (rather than a frame per symbol and page) keeps
+    the per-request cost to the JSON decode.
+    """
+    counts = [len(rows) for _, rows in batch]
+    symbols = np.repeat(np.array([s for s, _ in batch], dtype=object), counts)
+    dates = [r.get("date") for _, rows in batch for r in rows]
+    values = [r.get("value") for _, rows in batch for r in rows]
+    return pd.DataFrame(
+        {
+            "date": parse_dates(dates, symbols),
+            "symbol": symbols,
+            "market_cap": parse_floats(values, "market_cap", symbols, dates),
+            "source": source,
+        }
+    )
+
+
+def dividend_frame(batch: Sequence[tuple[str, list[dict]]]) -> pd.DataFrame:
+    """Many symbols' `/dividends` rows (`ex_date`, numeric `amount`) as one dividends frame."""
+    counts = [len(rows) for _, rows in batch]
+    symbols = np.repeat(np.array([s for s, _ in batch], dtype=object), counts)
+    dates = [r.get("ex_date") for _, rows in batch for r in rows]
+    amounts = [r.get("amount") for _, rows in batch for r in rows]
+    return pd.DataFrame(
+        {
+            "date": parse_dates(dates, symbols),
+            "symbol": symbols,
+            "amount": parse_floats(amounts, "amount", symbols, dates),
+        }
+    )

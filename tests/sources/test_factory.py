@@ -41,3 +41,25 @@ def test_twelvedata_needs_a_key_and_defaults_to_the_sp100(
     symbols = universe(settings)
     assert len(symbols) == len(set(symbols)) > 100
     assert {"AAPL", "MSFT", "BRK.B"} <= set(symbols) and "SPX" not in symbols
+
+
+def test_plan_limits_reach_the_pacer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWELVEDATA_API_KEY", "k")
+    settings = Settings(
+        provider="twelvedata", twelvedata={"credits_per_minute": 55, "credits_per_day": 5000}
+    )
+    with open_source(settings) as source:
+        client = source.client
+        assert (client.pacer.per_minute, client.pacer.per_day) == (55, 5000)
+        assert client.pacer.minute_seconds == 60.0 and client.batch_size == 55
+        assert source.sandbox_faults is None
+    sandbox = Settings(
+        sandbox={"n_symbols": 2, "credits_per_minute": 30, "minute_seconds": 2.0,
+                 "faults": {"timeout": 0.01}, "hang_seconds": 4.0},
+    )  # fmt: skip
+    with open_source(sandbox) as source:
+        client = source.client
+        assert (client.pacer.per_minute, client.pacer.minute_seconds) == (30, 2.0)
+        # A hung answer must time out before the sandbox stops hanging.
+        assert client._http.timeout.read == 2.0
+        assert source.sandbox_faults.rates == {"timeout": 0.01}

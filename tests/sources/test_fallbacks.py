@@ -151,19 +151,25 @@ def test_statistics_are_asked_once_per_symbol(
     source = _source(no_caps_url)
     paths = _paths(source)
     first = source.fetch_market_caps(stocks, START, date(2024, 1, 31))
+    refused_asks = paths.count("/market_cap")
     second = source.fetch_market_caps(stocks, date(2024, 2, 1), END)
     source.close()
     assert first.errors == second.errors == []
     assert paths.count("/statistics") == len(stocks)
-    # Each window: /market_cap per symbol, one batched /time_series, /statistics if not cached.
-    assert first.requests == 2 * len(stocks) + 1 and second.requests == len(stocks) + 1
+    # The plan refuses /market_cap as a whole: once seen (symbols asked concurrently may each
+    # see it), the rest of the run goes straight to the fallback. First window: /market_cap
+    # until refused, one batched /time_series, /statistics per symbol; then /time_series only.
+    assert 1 <= refused_asks <= len(stocks) and paths.count("/market_cap") == refused_asks
+    assert first.requests == refused_asks + 1 + len(stocks) and second.requests == 1
+    assert source.stats.plan_skips["/market_cap"] == 2 * len(stocks) - refused_asks
     # A refusal is kept too: the plan will not change within the run.
     refusing = _source(no_stats_url, shares={s: 1e9 for s in stocks})
     paths = _paths(refusing)
     for _ in range(2):
         assert refusing.fetch_market_caps(stocks, START, END).errors == []
     refusing.close()
-    assert paths.count("/statistics") == len(stocks)
+    # /statistics refused for the plan: asked once, remembered for every other symbol.
+    assert paths.count("/statistics") == 1
 
 
 def test_a_symbol_not_listed_in_the_window_gets_no_rows(

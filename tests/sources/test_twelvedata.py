@@ -20,6 +20,7 @@ from indexlake.sources.errors import (
     is_no_data,
     is_retryable,
 )
+from indexlake.sources.parsing import price_rows
 from indexlake.sources.sandbox.market import SandboxMarket
 from indexlake.sources.sandbox.server import serve_sandbox
 from indexlake.sources.twelvedata import TwelveDataClient, TwelveDataSource
@@ -123,18 +124,26 @@ def test_sandbox_requests_carry_no_key_in_url(base_url: str) -> None:
     assert urls and all("abc123" not in u for u in urls)
 
 
-def test_duplicates_keep_the_last_and_bad_values_name_the_row() -> None:
-    rows = [ROW, {**ROW, "close": "1.75000"}, {**ROW, "datetime": "2024-03-08", "volume": None}]
+def test_duplicates_collapse_only_when_identical_and_bad_values_name_the_row() -> None:
+    day2 = {**ROW, "datetime": "2024-03-08", "volume": None}
+    rows = [ROW, {**ROW, "close": "1.75000"}, day2, day2]
     client, _ = _mock(lambda r, n: httpx.Response(200, content=orjson.dumps(_series("A", rows))))
     frame = client.time_series(["A"], date(2024, 3, 1), date(2024, 3, 31)).frame
-    assert frame["close"].tolist() == [1.75, 1.5] and frame["volume"].isna().tolist() == [
-        False,
-        True,
+    # 03-07 conflicts: both versions stay, in vendor order, for validation; 03-08 is identical
+    # twice: kept once.
+    assert frame["close"].tolist() == [1.5, 1.75, 1.5]
+    assert frame["volume"].isna().tolist() == [False, False, True]
+    assert client.stats.duplicate_conflicts == 2
+    bad = {"A": _series("A", [{**ROW, "high": "n/a"}]), "B": _series("B", [ROW]),
+           "C": _series("C", [{**ROW, "volume": "1.5"}])}  # fmt: skip
+    client, seen = _mock(lambda r, n: httpx.Response(200, content=orjson.dumps(bad)))
+    result = client.time_series(["A", "B", "C"], date(2024, 3, 1), date(2024, 3, 31))
+    # Each unparseable value fails its own symbol, named with the row; neighbours are kept.
+    assert [(e.symbol, e.code, e.message) for e in result.errors] == [
+        ("A", 0, "unparseable high 'n/a' for symbol A on 2024-03-07"),
+        ("C", 0, "non-integer volume '1.5' for symbol C on 2024-03-07"),
     ]
-    bad = [{**ROW, "high": "n/a"}]
-    client, _ = _mock(lambda r, n: httpx.Response(200, content=orjson.dumps(_series("A", bad))))
-    with pytest.raises(PayloadError, match=r"high 'n/a' for symbol A on 2024-03-07"):
-        client.time_series(["A"], date(2024, 3, 1), date(2024, 3, 31))
+    assert result.frame["symbol"].tolist() == ["B"] and len(seen) == 1
 
 
 @pytest.mark.parametrize(
@@ -214,5 +223,8 @@ def test_columnar_parser_handles_missing_keys_and_nulls() -> None:
     bad = orjson.dumps(_series("A", [{**ROW, "low": "?"}]))
     client, _ = _mock(lambda r, n: httpx.Response(200, content=bad))
     client.columnar_bytes = 0
-    with pytest.raises(PayloadError, match="low '\\?' for symbol A"):
-        client.time_series(["A"], date(2024, 3, 1), date(2024, 3, 31))
+    [error] = client.time_series(["A"], date(2024, 3, 1), date(2024, 3, 31)).errors
+    assert error.symbol == "A" and "low '?' for symbol A on 2024-03-07" in error.message
+    with pytest.raises(PayloadError, match="low '\\?' for symbol A") as info:
+        price_rows([("A", [{**ROW, "low": "?"}])])
+    assert info.value.symbol == "A"

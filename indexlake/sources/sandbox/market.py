@@ -27,6 +27,7 @@ import pandas as pd
 
 from indexlake.calendar import latest_completed_trading_day, trading_days
 from indexlake.sources.base import empty_market_caps, empty_prices
+from indexlake.sources.sandbox.dividends import Dividends, dividend_schedule
 from indexlake.sources.sandbox.factors import (
     BENCH_STREAM,
     BENCHMARK_SPECS,
@@ -69,6 +70,7 @@ class SandboxMarket:
         self._cache: dict[str, Bars] = {}
         self._profiles: dict[str, Profile] = {}
         self._split_dates: dict[str, list[tuple[date, float]]] = {}
+        self._dividends: dict[str, Dividends] = {}
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -175,6 +177,14 @@ class SandboxMarket:
             raise KeyError(f"unknown symbol {symbol!r}")
         p = draw_params(stream(self.seed, SYMBOL_STREAM, self._index[symbol]))
         return self._slots[self._listing_slots(p)[0]].date()
+
+    def sector(self, symbol: str) -> str | None:
+        """Sector label of a symbol (None for the benchmarks), without generating its history."""
+        if symbol in self.BENCHMARKS:
+            return None
+        if symbol not in self._index:
+            raise KeyError(f"unknown symbol {symbol!r}")
+        return SECTORS[draw_params(stream(self.seed, SYMBOL_STREAM, self._index[symbol])).sector]
 
     def _generate_stock(self, i: int) -> Bars:
         symbol = self.symbols[i]
@@ -389,6 +399,25 @@ class SandboxMarket:
         if i < 0:
             raise ValueError(f"{symbol} is not listed on {on}")
         return float(b.shares[i])
+
+    def dividends(
+        self, symbol: str, start: date, end: date, *, adjusted: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Ex-dates (datetime64[D]) and cash amounts per share in [start, min(end, as_of)]:
+        split-adjusted like the served closes, or per actual share when not ``adjusted``."""
+        if symbol in self.BENCHMARKS:
+            self._bars(symbol)
+            return np.array([], dtype="datetime64[D]"), np.array([], dtype=np.float64)
+        with self._lock:
+            schedule = self._dividends.get(symbol)
+            if schedule is None:
+                schedule = dividend_schedule(self.seed, self._index[symbol], self._bars(symbol))
+                self._dividends[symbol] = schedule
+        hi_day = min(end, self.as_of)
+        lo = int(np.searchsorted(schedule.date, np.datetime64(start, "D"), side="left"))
+        hi = int(np.searchsorted(schedule.date, np.datetime64(hi_day, "D"), side="right"))
+        amounts = schedule.amount if adjusted else schedule.unadjusted
+        return schedule.date[lo : max(lo, hi)], amounts[lo : max(lo, hi)]
 
     def splits(self, symbol: str) -> list[tuple[date, float]]:
         """Split dates and ratios (2.0 = 2-for-1) over the whole horizon."""

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from indexlake.sources.sandbox.factors import Bars
+from indexlake.sources.sandbox.faults import FaultInjector
 from indexlake.sources.sandbox.market import SandboxMarket
 from indexlake.sources.sandbox.wire import (
     ApiError,
@@ -41,7 +42,7 @@ MAX_OUTPUTSIZE = 5000
 MAX_BATCH = 120
 DEFAULT_OUTPUTSIZE = 30  # vendor default when no dates are given
 # Credits per symbol and request, as the vendor charges them.
-COSTS = {"time_series": 1, "market_cap": 5, "statistics": 50, "profile": 10}
+COSTS = {"time_series": 1, "market_cap": 5, "statistics": 50, "profile": 10, "dividends": 20}
 NO_DATA = "No data is available on the specified dates. Try setting different start/end dates."
 _AUTH = (
     "**apikey** parameter is incorrect or not specified. You can get your free API key "
@@ -61,6 +62,8 @@ class Plan:
 
 class _Handlers:
     """Endpoint logic over one market; every answer is bytes of the vendor's JSON."""
+
+    faults: FaultInjector | None = None  # switchable faults (indexlake.sources.sandbox.faults)
 
     def __init__(
         self, market: SandboxMarket, credits: Credits, api_key: str | None, plan: Plan
@@ -151,7 +154,7 @@ class _Handlers:
                 raise ApiError(400, NO_DATA)
             # outputsize counts bars back from the end of the range, as the vendor does.
             bars = Bars(*(a[-size:] for a in bars))
-            return b"".join(
+            body = b"".join(
                 [
                     b'{"meta":',
                     orjson.dumps(self._meta(symbol, sent)),
@@ -160,6 +163,11 @@ class _Handlers:
                     b'],"status":"ok"}',
                 ]
             )
+            if self.faults is not None:
+                body = self.faults.series(
+                    request.url.path, q, sent, body, in_batch=len(symbols) > 1
+                )
+            return body
 
         def one_in_batch(sent: str) -> bytes:
             try:
@@ -205,6 +213,24 @@ class _Handlers:
             if stop > 0:
                 rows = caps_json(Bars(*(a[begin:stop] for a in bars)))
         return b'{"meta":' + orjson.dumps(meta) + b',"market_cap":[' + rows + b"]}"
+
+    def dividends(self, request: Request) -> bytes:
+        """Cash dividends, newest first: `{"meta", "dividends": [{"ex_date", "amount"}]}`.
+
+        Amounts are split-adjusted like the served closes unless `adjust=false`.
+        """
+        symbol, sent = self._single(request, "dividends")
+        lo, hi, _ = self._range(request)
+        adjust = request.query_params.get("adjust", "true").lower()
+        if adjust not in ("true", "false"):
+            raise ApiError(400, "**adjust** must be `true` or `false`.")
+        dates, amounts = self.market.dividends(symbol, lo, hi, adjusted=adjust == "true")
+        rows = [
+            {"ex_date": str(d), "amount": float(a)}
+            for d, a in zip(dates[::-1], amounts[::-1], strict=True)
+        ]
+        meta = self._company_meta(symbol, sent)
+        return orjson.dumps({"meta": meta, "dividends": rows})
 
     def statistics(self, request: Request) -> bytes:
         if not self.plan.statistics:
@@ -262,6 +288,7 @@ def create_sandbox_app(
     market_cap_plan: bool = True,
     statistics_plan: bool = True,
     index_access: bool = True,
+    faults: FaultInjector | None = None,
 ) -> Starlette:
     """ASGI app answering like Twelve Data; limits of 0 mean unlimited; any key unless `api_key`.
 
@@ -272,16 +299,32 @@ def create_sandbox_app(
     credits = Credits(credits_per_minute, credits_per_day, minute_seconds)
     plan = Plan(market_cap=market_cap_plan, statistics=statistics_plan, index_access=index_access)
     handlers = _Handlers(market, credits, api_key, plan)
+    handlers.faults = faults
+
+    # Requests answered, by endpoint path (GET /__requests), for tests counting calls.
+    served: dict[str, int] = {}
+    served_lock = threading.Lock()
 
     def endpoint(fn: Callable[[Request], bytes]) -> Callable[[Request], Response]:
         # Sync endpoints run in Starlette's thread pool, so batch building does not block I/O.
         def run(request: Request) -> Response:
+            with served_lock:
+                served[request.url.path] = served.get(request.url.path, 0) + 1
+            fault = faults.whole(request.url.path, request.query_params) if faults else None
+            if fault is not None and fault.kind is not None:
+                limits = (credits.used_minute, credits.per_minute)
+                replaced = faults.answer(fault, limits)  # type: ignore[union-attr]
+                if replaced is not None:
+                    content, code, media = replaced
+                    return Response(content, code, credits.headers(), media_type=media)
             status = 200
             try:
                 body = fn(request)
             except ApiError as exc:
                 body = orjson.dumps({"code": exc.code, "message": exc.message, "status": "error"})
                 status = exc.code if http_error_status else 200
+            if fault is not None and fault.kind is not None:
+                body = faults.garble(fault, body)  # type: ignore[union-attr]
             return Response(body, status, credits.headers(), media_type="application/json")
 
         return run
@@ -289,10 +332,18 @@ def create_sandbox_app(
     def not_found(request: Request) -> bytes:
         raise ApiError(404, f"Endpoint {request.url.path} not found")
 
+    def report(what: Callable[[], dict]) -> Callable[[Request], Response]:
+        return lambda request: Response(orjson.dumps(what()), media_type="application/json")
+
     routes = [
+        # Read-back for tests and chaos runs: faults injected by kind, the per-minute ledger.
+        Route("/__faults", report(lambda: faults.report() if faults else {"injected": {}})),
+        Route("/__credits", report(credits.report)),
+        Route("/__requests", report(lambda: dict(served))),
         Route("/time_series", endpoint(handlers.time_series)),
         Route("/market_cap", endpoint(handlers.market_cap)),
         Route("/statistics", endpoint(handlers.statistics)),
+        Route("/dividends", endpoint(handlers.dividends)),
         Route("/profile", endpoint(handlers.profile)),
         Route("/{path:path}", endpoint(not_found)),
     ]
@@ -310,7 +361,9 @@ def serve_sandbox(
 ) -> Iterator[str]:
     """Serve the sandbox from a daemon thread; yields its base URL, stops on exit."""
     app = create_sandbox_app(market, credits_per_minute=credits_per_minute, **app_options)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets whose proto says
+    # TCP, and without it every response stalls ~40 ms (Nagle against delayed ACKs).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
@@ -346,11 +399,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--symbols", type=int, default=100)
     parser.add_argument("--as-of", type=date.fromisoformat, default=None)
     parser.add_argument("--credits-per-minute", type=int, default=0)
+    parser.add_argument("--minute-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="KIND=P",
+        help="switch a fault on with probability P (repeatable; KIND `all` for every one)",
+    )  # fmt: skip
+    parser.add_argument("--fault-seed", type=int, default=0)
     args = parser.parse_args(argv)
     market = SandboxMarket(args.seed, args.symbols, args.as_of)
-    app = create_sandbox_app(market, credits_per_minute=args.credits_per_minute)
+    rates = {k: float(p) for k, _, p in (f.partition("=") for f in args.fault)}
+    app = create_sandbox_app(
+        market,
+        credits_per_minute=args.credits_per_minute,
+        minute_seconds=args.minute_seconds,
+        faults=FaultInjector(rates, seed=args.fault_seed) if rates else None,
+    )
     print(f"sandbox: {market!r} on http://{args.host}:{args.port}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # A TCP socket of ours (not uvicorn's): see serve_sandbox on TCP_NODELAY.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ class Credits:
         self._window = 0
         self.used_minute = 0
         self.used_day = 0
+        # Per-minute ledger: credits spent and 429-minute answers, by window number.
+        self.ledger: dict[int, int] = {}
+        self.rejected: dict[int, int] = {}
 
     def spend(self, cost: int) -> None:
         with self._lock:
@@ -52,6 +55,7 @@ class Credits:
                     f"day or {_PRICING}",
                 )
             if self.per_minute and self.used_minute + cost > self.per_minute:
+                self.rejected[window] = self.rejected.get(window, 0) + 1
                 raise ApiError(
                     429,
                     f"You have run out of API credits for the current minute. {self.used_minute} "
@@ -60,6 +64,19 @@ class Credits:
                 )
             self.used_minute += cost
             self.used_day += cost
+            self.ledger[window] = self.ledger.get(window, 0) + cost
+
+    def report(self) -> dict[str, object]:
+        """Limits and the per-minute ledger (for GET /__credits)."""
+        with self._lock:
+            return {
+                "per_minute": self.per_minute,
+                "per_day": self.per_day,
+                "minute_seconds": self.minute_seconds,
+                "used_day": self.used_day,
+                "ledger": sorted(self.ledger.items()),
+                "rejected": sorted(self.rejected.items()),
+            }
 
     def headers(self) -> dict[str, str]:
         out = {"api-credits-used": str(self.used_minute)}
