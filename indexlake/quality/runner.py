@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from indexlake.lake.schemas import DQ_RESULTS
+from indexlake.quality.checks import PREFIX, CheckContext, run_check
 from indexlake.quality.gx_context import batch_definition
 from indexlake.quality.suites import DEFAULT_SEVERITY, gx_suite, load_suite
 
@@ -46,6 +47,8 @@ class ExpectationOutcome:
     severity: str = DEFAULT_SEVERITY
     broken: str | None = None
     observed_value: Any = None
+    # Positions of every flagged row in the validated frame (None: a table-level outcome).
+    rows: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def fails_batch(self) -> bool:
@@ -74,11 +77,43 @@ class ValidationReport:
     dataset: str
     partition: str
     outcomes: list[ExpectationOutcome]
+    # The suite allows publishing the clean rows when the failures are row-level.
+    partial_publish: bool = False
+    # The frame that was validated, after any repair (e.g. a known split), by position.
+    frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    # Rows moved to the quarantine dataset, once the caller has done so.
+    quarantined: int = 0
+    # Where the caller staged the rows to publish instead of the batch (clean rows, repairs).
+    clean_path: Path | None = None
+    clean_rows: int = 0
+    # GX's own result of the suite's expectations, for Data Docs.
+    gx_result: Any = field(default=None, repr=False, compare=False)
 
     @property
     def success(self) -> bool:
         """False if any critical expectation failed or any check is broken."""
         return not any(o.fails_batch for o in self.outcomes)
+
+    @property
+    def row_level(self) -> bool:
+        """True if every batch-failing outcome names the rows it failed on (no broken check,
+        no table-level failure): those rows can be quarantined and the rest kept."""
+        failing = [o for o in self.outcomes if o.fails_batch]
+        return all(o.broken is None and o.rows is not None for o in failing)
+
+    @property
+    def publishable(self) -> bool:
+        """Passed, or failed only on rows that partial publishing quarantines."""
+        return self.success or (self.partial_publish and self.row_level)
+
+    def bad_rows(self) -> np.ndarray:
+        """Boolean mask over ``frame``: rows failing a critical expectation."""
+        n = 0 if self.frame is None else len(self.frame)
+        mask = np.zeros(n, dtype=bool)
+        for o in self.outcomes:
+            if o.fails_batch and o.rows is not None:
+                mask[o.rows[o.rows < n]] = True
+        return mask
 
     def failure_message(self) -> str:
         """Name the suite, each failing expectation and column, its count and example rows."""
@@ -113,6 +148,7 @@ class ValidationReport:
                 ),
                 "element_count": pd.Series([o.element_count for o in self.outcomes], dtype="int64"),
                 "sample": pd.Series([_sample_json(o) for o in self.outcomes], dtype="str"),
+                "severity": pd.Series([o.severity for o in self.outcomes], dtype="str"),
             }
         )
         return frame[DQ_RESULTS.columns]
@@ -134,45 +170,164 @@ def raise_if_failed(reports: list[ValidationReport]) -> None:
 
 
 def validate_frame(
-    frame: pd.DataFrame, suite_path: Path, *, dataset: str, partition: str
+    frame: pd.DataFrame,
+    suite_path: Path,
+    *,
+    dataset: str,
+    partition: str,
+    context: CheckContext | None = None,
 ) -> ValidationReport:
-    """Validate ``frame`` against the suite at ``suite_path`` and report every expectation."""
+    """Validate ``frame`` against the suite at ``suite_path`` and report every expectation.
+
+    The suite's indexlake checks run first (a check may repair the frame, e.g. an unadjusted
+    known split); the GX expectations then run on the (repaired) frame. Outcomes follow the
+    suite: GX expectations in order, then the indexlake checks.
+    """
     suite_json = load_suite(suite_path)
+    # GX reports failing rows by index label: positions, once the index is a RangeIndex.
+    original = frame.reset_index(drop=True)
+    context = context or CheckContext(dataset=dataset)
+    checked, check_outcomes = _run_checks(original, suite_json.get("checks", []), context)
     definition = batch_definition()  # imports GX (quietly) on first use
     from great_expectations.validator.v1_validator import Validator
 
     suite = gx_suite(suite_json, suite_path)
-    # GX reports failing rows by index label: positions, once the index is a RangeIndex.
-    original = frame.reset_index(drop=True)
+    fast = _fast_frame(checked)
     validator = Validator(
         batch_definition=definition,
-        batch_parameters={"dataframe": _fast_frame(original)},
+        batch_parameters={"dataframe": fast},
         result_format={
             "result_format": "SUMMARY",
             "partial_unexpected_count": SAMPLE_ROWS,
             "return_unexpected_index_query": False,
         },
     )
-    results = validator.validate_expectation_suite(suite).results
+    gx_result = validator.validate_expectation_suite(suite)
+    results = gx_result.results
 
     order = {
         _config_key(c.type, c.kwargs): i for i, c in enumerate(suite.expectation_configurations)
     }
     outcomes = sorted(
-        (_outcome(r, original) for r in results),
+        (_outcome(r, checked) for r in results),
         key=lambda o: order.get(o[0], len(order)),
     )
+    gx_outcomes = [o[1] for o in outcomes]
+    _attach_unexpected_rows(suite_json["expectations"], gx_outcomes, definition, fast)
     return ValidationReport(
-        suite=suite.name, dataset=dataset, partition=partition, outcomes=[o[1] for o in outcomes]
+        suite=suite.name,
+        dataset=dataset,
+        partition=partition,
+        outcomes=gx_outcomes + check_outcomes,
+        partial_publish=bool((suite_json.get("meta") or {}).get("partial_publish", False)),
+        frame=checked,
+        gx_result=gx_result,
     )
+
+
+def _run_checks(
+    frame: pd.DataFrame, checks: list[dict], context: CheckContext
+) -> tuple[pd.DataFrame, list[ExpectationOutcome]]:
+    """Evaluate the suite's indexlake checks in order; a check that raises is broken."""
+    outcomes = []
+    for item in checks:
+        name = item["name"]
+        severity = str((item.get("meta") or {}).get("severity", DEFAULT_SEVERITY))
+        kwargs = dict(item.get("kwargs") or {})
+        column = _column_of(kwargs)
+        try:
+            run = run_check(name, frame, context, kwargs)
+        except Exception as exc:
+            outcomes.append(
+                ExpectationOutcome(
+                    expectation=PREFIX + name,
+                    column=column,
+                    success=False,
+                    unexpected_count=0,
+                    element_count=len(frame),
+                    severity=severity,
+                    broken=f"{type(exc).__name__}: {exc}",
+                )
+            )
+            continue
+        frame = run.frame
+        for result in run.results:
+            if result.mask is not None:
+                rows = np.flatnonzero(result.mask)
+                failed = len(rows) > 0
+            else:
+                rows, failed = None, bool(result.failed)
+            outcomes.append(
+                ExpectationOutcome(
+                    expectation=PREFIX + result.name,
+                    column=column,
+                    success=not failed,
+                    unexpected_count=0 if rows is None else len(rows),
+                    element_count=len(frame),
+                    sample=_sample_rows(frame, [] if rows is None else rows[:SAMPLE_ROWS]),
+                    severity=result.severity or severity,
+                    observed_value=_jsonable(result.observed),
+                    rows=rows,
+                )
+            )
+    return frame, outcomes
+
+
+# GX expectations whose failures are rows of the batch (the others are table-level).
+_ROW_LEVEL_PREFIXES = ("expect_column_values_", "expect_column_pair_values_", "expect_compound_")
+
+
+def _attach_unexpected_rows(
+    items: list[dict], outcomes: list[ExpectationOutcome], definition: Any, frame: pd.DataFrame
+) -> None:
+    """Give each failing row-level GX outcome the positions of all its unexpected rows.
+
+    Only failing expectations are re-run, with GX's COMPLETE result format, so a clean batch
+    pays nothing for it.
+    """
+    failing = [
+        (o, item)
+        for o, item in zip(outcomes, items, strict=False)
+        if not o.success and o.broken is None and o.expectation.startswith(_ROW_LEVEL_PREFIXES)
+    ]
+    if not failing:
+        return
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+    from great_expectations.validator.v1_validator import Validator
+
+    domain = [ExpectationConfiguration(**item).to_domain_obj() for _, item in failing]
+    rerun = ExpectationSuite(name="rows", expectations=list(domain))
+    validator = Validator(
+        batch_definition=definition,
+        batch_parameters={"dataframe": frame},
+        result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+    )
+    results = validator.validate_expectation_suite(rerun).results
+    by_key = {
+        _config_key(r.expectation_config.type, r.expectation_config.kwargs): r for r in results
+    }
+    for (outcome, _), expectation in zip(failing, domain, strict=True):
+        config = expectation.configuration
+        result = by_key.get(_config_key(config.type, config.kwargs))
+        indexes = ((result.result or {}) if result is not None else {}).get("unexpected_index_list")
+        if indexes is None:
+            continue
+        outcome.rows = np.unique(np.asarray([int(i) for i in indexes], dtype=np.int64))
 
 
 def _fast_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with object columns of dates as datetime64 (GX's null and duplicate scans are
-    several times faster on them); values and positions are unchanged."""
+    """The frame with object columns of dates as datetime64 and nullable integers as float64
+    (GX's scans are several times faster on them); values, nulls and positions are unchanged."""
     converted = {}
     for name in frame.columns:
         column = frame[name]
+        if isinstance(column.dtype, pd.Int64Dtype | pd.Int32Dtype):
+            # Nullable integers scan ~40x slower in GX than float64 with NaN for missing.
+            converted[name] = column.to_numpy(dtype="float64", na_value=np.nan)
+            continue
         if column.dtype != object or column.empty:
             continue
         first = column.iloc[0]

@@ -51,8 +51,9 @@ def gx_suite(suite_json: dict, path: Path) -> ExpectationSuite:
                 f"expectation suite {path}: expectations[{i}] ({item.get('type')}) "
                 f"is not valid for GX: {message}"
             ) from exc
+    gx_fields = {k: v for k, v in suite_json.items() if k != "checks"}
     try:
-        return ExpectationSuite(**{**suite_json, "expectations": expectations})
+        return ExpectationSuite(**{**gx_fields, "expectations": expectations})
     except Exception as exc:
         raise ValueError(f"expectation suite {path}: rejected by GX: {exc}") from exc
 
@@ -74,6 +75,38 @@ def _suite_problems(suite: Any) -> list[str]:
             continue
         if not isinstance(item.get("type"), str) or not item["type"].startswith("expect_"):
             problems.append(f"{where}.type must be an expectation name like 'expect_...'")
+        if not isinstance(item.get("kwargs", {}), dict):
+            problems.append(f"{where}.kwargs must be an object")
+        meta = item.get("meta", {})
+        if not isinstance(meta, dict):
+            problems.append(f"{where}.meta must be an object")
+        elif meta.get("severity", DEFAULT_SEVERITY) not in SEVERITIES:
+            problems.append(f"{where}.meta.severity must be one of {', '.join(SEVERITIES)}")
+    problems += _check_problems(suite.get("checks", []))
+    meta = suite.get("meta", {})
+    if not isinstance(meta, dict):
+        problems.append("'meta' must be an object")
+    elif not isinstance(meta.get("partial_publish", False), bool):
+        problems.append("meta.partial_publish must be true or false")
+    return problems
+
+
+def _check_problems(checks: Any) -> list[str]:
+    """What is wrong with the suite's list of named indexlake checks."""
+    from indexlake.quality.checks import CHECKS
+
+    if not isinstance(checks, list):
+        return ["'checks' must be a list"]
+    problems = []
+    for i, item in enumerate(checks):
+        where = f"checks[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where} must be an object")
+            continue
+        if item.get("name") not in CHECKS:
+            problems.append(
+                f"{where}.name must be one of {', '.join(sorted(CHECKS))}, not {item.get('name')!r}"
+            )
         if not isinstance(item.get("kwargs", {}), dict):
             problems.append(f"{where}.kwargs must be an object")
         meta = item.get("meta", {})

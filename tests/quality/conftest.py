@@ -11,16 +11,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from indexlake.calendar import trading_days
+
 EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
 PRICES_SUITE = EXPECTATIONS / "prices.json"
 MARKET_CAPS_SUITE = EXPECTATIONS / "market_caps.json"
 
 
 def _make_prices(symbols: int = 3, days: int = 5) -> pd.DataFrame:
-    """Clean daily bars: dates as ``datetime.date`` objects, as Arrow ``date32`` reads back."""
-    dates = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(days)]
+    """Clean daily bars on consecutive NYSE sessions from 2024-01-02, each symbol a gentle
+    random walk: dates as ``datetime.date`` objects, as Arrow ``date32`` reads back."""
+    dates = [d.date() for d in trading_days(dt.date(2024, 1, 2), dt.date(2030, 12, 31))[:days]]
     rng = np.random.default_rng(7)
-    close = rng.uniform(10, 100, symbols * days)
+    start = rng.uniform(10, 100, (symbols, 1))
+    close = (start * np.exp(np.cumsum(rng.normal(0, 0.01, (symbols, days)), axis=1))).ravel()
     return pd.DataFrame(
         {
             "date": dates * symbols,

@@ -98,12 +98,17 @@ def test_warning_severity_does_not_fail(prices: pd.DataFrame, write_suite) -> No
 
 def test_outcomes_follow_suite_order(prices: pd.DataFrame, prices_suite: Path) -> None:
     report = validate_frame(prices, prices_suite, dataset="prices", partition="2024")
-    expected = [e["type"] for e in load_suite(prices_suite)["expectations"]]
-    assert [o.expectation for o in report.outcomes] == expected
+    suite = load_suite(prices_suite)
+    expected = [e["type"] for e in suite["expectations"]]
+    checks = [f"indexlake:{c['name']}" for c in suite["checks"]]
+    assert [o.expectation for o in report.outcomes][: len(expected)] == expected
+    rest = [o.expectation for o in report.outcomes][len(expected) :]
+    # Every named check reports, in suite order (split_jumps also reports its repairs).
+    assert [e for e in rest if not e.endswith("_repaired")] == checks
 
 
-def test_to_frame_matches_dq_results(prices: pd.DataFrame, prices_suite: Path) -> None:
-    report = _bad_close_report(prices, prices_suite)
+def test_to_frame_matches_dq_results(prices: pd.DataFrame, write_suite) -> None:
+    report = _bad_close_report(prices, write_suite([NOT_NULL_CLOSE, POSITIVE_CLOSE]))
     frame = report.to_frame("run-1", dt.datetime(2024, 5, 1, 18, 30))
 
     assert list(frame.columns) == DQ_RESULTS.columns
@@ -133,7 +138,14 @@ def test_to_frame_of_broken_check_and_no_outcomes(prices: pd.DataFrame, write_su
     pa.Table.from_pandas(empty, schema=DQ_RESULTS.schema, preserve_index=False)
 
 
-def test_samples_use_positions_and_iso_dates(prices: pd.DataFrame, prices_suite: Path) -> None:
+HIGH_ABOVE_LOW = {
+    "type": "expect_column_pair_values_a_to_be_greater_than_b",
+    "kwargs": {"column_A": "high", "column_B": "low", "or_equal": True},
+}
+
+
+def test_samples_use_positions_and_iso_dates(prices: pd.DataFrame, write_suite) -> None:
+    prices_suite = write_suite([NOT_NULL_CLOSE, HIGH_ABOVE_LOW])
     prices.loc[6, "high"] = 1.0
     shuffled = prices.sample(frac=1.0, random_state=3).set_index("symbol", drop=False)
     shuffled.index.name = None
@@ -155,7 +167,8 @@ def test_samples_use_positions_and_iso_dates(prices: pd.DataFrame, prices_suite:
     ]
 
 
-def test_sample_is_capped_at_five_rows(prices: pd.DataFrame, prices_suite: Path) -> None:
+def test_sample_is_capped_at_five_rows(prices: pd.DataFrame, write_suite) -> None:
+    prices_suite = write_suite([NOT_NULL_CLOSE, POSITIVE_CLOSE])
     prices["close"] = -1.0
     report = validate_frame(prices, prices_suite, dataset="prices", partition="2024")
     (failed,) = [o for o in report.outcomes if not o.success]
@@ -235,3 +248,30 @@ def test_runner_imports_gx_lazily_and_runs_quietly(prices_suite: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout == ""
+
+
+def test_a_named_check_that_raises_is_a_broken_check(prices: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "suite.json"
+    path.write_text(
+        json.dumps(
+            {
+                "name": "custom",
+                "expectations": [NOT_NULL_CLOSE],
+                "checks": [{"name": "weights_sum_to_one", "kwargs": {"column": "weight"}}],
+            }
+        )
+    )
+    report = validate_frame(prices, path, dataset="prices", partition="2024")
+    ok, broken = report.outcomes
+    assert ok.success
+    assert broken.expectation == "indexlake:weights_sum_to_one" and broken.column == "weight"
+    assert broken.broken is not None and "weight" in broken.broken
+    assert broken.unexpected_count == 0 and not report.success and not report.publishable
+    assert "broken check indexlake:weights_sum_to_one(weight)" in report.failure_message()
+
+
+def test_unknown_named_check_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps({"name": "s", "expectations": [], "checks": [{"name": "nope"}]}))
+    with pytest.raises(ValueError, match=r"suite\.json.*checks\[0\]\.name.*'nope'"):
+        load_suite(path)
