@@ -2,17 +2,24 @@
 
 Conventions (divisor method, see docs/methodology.md):
 
-- Level_t = Σ P_i,t · Q_i / D. Scheduled rebalances (``schedule.rebalance_dates``) are the
-  first day in the panel with a previous trading day in the panel (its reference date), then the
-  close of the first trading day of each new month/quarter. The base date is the first scheduled
-  rebalance at which some symbol is eligible (normally the first one; later for lookback
-  weightings, below); the level is ``base_value`` at its close.
-- Weights for a rebalance use only reference-date data (the previous trading day's close):
-  a symbol is eligible when it has a positive close and market cap at the reference date and a
-  positive close on the rebalance day; top-N ranks eligible symbols by reference-date cap.
+- Level_t = Σ P_i,t · Q_i / D. Rebalances (``schedule.rebalance_dates``): the base date, then
+  the strategy's schedule (first trading day or third Friday of each month/quarter/year, at the
+  close). The base date is ``strategy.base_date`` when set (it must be a panel day with data),
+  else the first day with a reference date in the panel, moved on to the first scheduled
+  rebalance at which some symbol is eligible (later for lookback weightings, below); the level
+  is ``base_value`` at its close.
+- Reference date: ``reference_lag_days`` panel rows (trading days) before the rebalance day.
+  Weights use only data up to it: a symbol is eligible when it is in the universe, has a
+  positive close and market cap at the reference date and a positive close on the rebalance
+  day (needed to buy it), and passes the universe filters at the reference date (listing age
+  counted from its first close in the panel; median dollar volume over the liquidity window
+  ending there). Top-N ranks eligible symbols by reference-date cap, with the buffer rule of
+  ``TopNSelection`` (current members: the names selected at the previous rebalance and still
+  held at the reference-date close, i.e. with a usable close on every day from that rebalance
+  to the reference date; known from reference-date data only).
 - Lookback weightings (inverse volatility, minimum variance) also need a full window: positive
   closes on the ``lookback + 1`` trading days ending at the reference date, giving ``lookback``
-  daily simple returns, none on or after the rebalance day. Other names are skipped (top-N picks
+  daily simple returns, none after the reference date. Other names are skipped (top-N picks
   among the eligible). Rebalances before any symbol has a full window are skipped, so the index
   starts at the first rebalance where some symbol has one. No eligible symbol at a rebalance
   after the base date, or at every rebalance, is an error, and so is a per-name cap that the
@@ -29,6 +36,12 @@ Conventions (divisor method, see docs/methodology.md):
   divisor adjustment, which hands its value to the remaining members pro rata; it appears in the
   allocations through its last close, the divisor change shows on the next row, and it stays out
   until it is selected again at a later rebalance.
+- Total return (``return_type = "total"``): TR_t = TR_{t-1} · (PR_t + IndexDividend_t) / PR_{t-1}
+  with IndexDividend_t = Σ Div_i,t · Q_i / D over the basket carried into day t (cash dividend
+  per share on the ex-date, split-adjusted like the closes): the dividends are reinvested in the
+  whole index at the ex-date close. The published level is TR and the published divisor is
+  Σ P·Q / TR (the divisor absorbs each reinvestment), so level = Σ close · index_shares /
+  divisor holds on every row either way.
 - The published divisor of a row goes with that row's allocations: on every row
   level = Σ close · index_shares / divisor. On a rebalance day that is the new basket's divisor;
   a removal's adjustment shows on the first row without the member.
@@ -37,12 +50,15 @@ Conventions (divisor method, see docs/methodology.md):
   drifted index proportions (its value follows the level). At each rebalance it trades from the
   drifted holdings, valued at that close, to the new targets. Quantities are unsigned shares,
   notionals unsigned USD; trades below ``ORDER_TOLERANCE`` of the portfolio value are skipped.
+- Daily runs: ``append_day`` extends a published state by one day with the same arithmetic, so
+  its numbers equal a full recompute's (``state_from_result`` reads the state back).
 
 Everything is vectorised over days: the only Python loop is over rebalances (weight targets).
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,16 +69,19 @@ from indexlake.methodology.risk_weights import (
     inverse_volatility_array,
     minimum_variance_array,
     shrunk_covariance,
+    single_threaded_blas,
 )
-from indexlake.methodology.schedule import rebalance_dates
+from indexlake.methodology.schedule import rebalance_dates, scheduled_mask
 from indexlake.methodology.strategy import (
     CappedMarketCapWeighting,
     EqualWeighting,
     InverseVolatilityWeighting,
+    LandedUniverse,
     LookbackWeighting,
     MarketCapWeighting,
     MinimumVarianceWeighting,
     Strategy,
+    SymbolsUniverse,
     TopNSelection,
     TwoLevelCappedMarketCapWeighting,
 )
@@ -75,7 +94,11 @@ BUY, SELL = "buy", "sell"
 
 
 class InsufficientHistoryError(ValueError):
-    """No rebalance in the panel has an eligible symbol (e.g. history shorter than a lookback)."""
+    """The strategy cannot start on this panel yet (e.g. history shorter than a lookback)."""
+
+
+class MissingDividendsError(InsufficientHistoryError):
+    """A total-return strategy computed without a dividends panel: skipped like a short history."""
 
 
 @dataclass
@@ -87,9 +110,36 @@ class IndexResult:
     orders: pd.DataFrame
 
 
+@dataclass
+class _Inputs:
+    """The panels as arrays over the same days × symbols (symbols sorted)."""
+
+    days: pd.DatetimeIndex
+    symbols: pd.Index
+    prices: np.ndarray
+    caps: np.ndarray
+    volumes: np.ndarray | None
+    dividends: np.ndarray | None
+    first_close: np.ndarray  # per symbol: row of its first positive close (n_days if none)
+
+
+def _grid(frame: pd.DataFrame, days: pd.DatetimeIndex, symbols: pd.Index) -> np.ndarray:
+    frame = frame.set_axis(frame.columns.map(str), axis=1)
+    return frame.reindex(index=days, columns=symbols).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _needs_volume(strategy: Strategy) -> bool:
+    u = strategy.universe
+    return isinstance(u, LandedUniverse) and u.min_median_dollar_volume is not None
+
+
 def _aligned_panels(
-    closes: pd.DataFrame, market_caps: pd.DataFrame
-) -> tuple[pd.DatetimeIndex, pd.Index, np.ndarray, np.ndarray]:
+    strategy: Strategy,
+    closes: pd.DataFrame,
+    market_caps: pd.DataFrame,
+    volumes: pd.DataFrame | None = None,
+    dividends: pd.DataFrame | None = None,
+) -> _Inputs:
     if not isinstance(closes.index, pd.DatetimeIndex):
         raise TypeError("closes must be indexed by a DatetimeIndex of trading days")
     if not closes.index.is_monotonic_increasing or closes.index.has_duplicates:
@@ -97,19 +147,49 @@ def _aligned_panels(
     if len(closes.index) < 2:
         raise ValueError("need at least two trading days (a reference date and a base date)")
     # Columns sorted by symbol so that column order is the top-N tie-break order.
-    symbols = pd.Index(sorted(map(str, closes.columns)), dtype=object)
-    if symbols.has_duplicates:
-        duplicated = sorted(set(symbols[symbols.duplicated()]))
+    columns = pd.Index(closes.columns.map(str), dtype=object)
+    if columns.has_duplicates:
+        duplicated = sorted(set(columns[columns.duplicated()]))
         raise ValueError(f"duplicate symbols in closes: {duplicated}")
-    prices = closes.set_axis(closes.columns.map(str), axis=1)[symbols]
-    caps = market_caps.set_axis(market_caps.columns.map(str), axis=1)
-    caps = caps.reindex(index=closes.index, columns=symbols)
-    return (
-        closes.index,
-        symbols,
-        prices.to_numpy(dtype=float, na_value=np.nan),
-        caps.to_numpy(dtype=float, na_value=np.nan),
-    )
+    names = sorted(columns)
+    if isinstance(strategy.universe, SymbolsUniverse):
+        listed = strategy.universe.symbols
+        names = sorted(set(listed) & set(names))
+        if not names:
+            shown = ", ".join(listed[:5]) + (", …" if len(listed) > 5 else "")
+            raise ValueError(
+                f"{strategy.where('universe.symbols')}: none of the {len(listed)} listed "
+                f"symbols ({shown}) has closes in the panel"
+            )
+    symbols = pd.Index(names, dtype=object)
+    days = closes.index
+    prices = _grid(closes, days, symbols)
+    caps = _grid(market_caps, days, symbols)
+    vols = None
+    if _needs_volume(strategy):
+        if volumes is None:
+            raise ValueError(
+                f"{strategy.where('universe.min_median_dollar_volume')}: the liquidity filter "
+                "needs daily volumes, but none were given"
+            )
+        vols = _grid(volumes, days, symbols)
+    divs = None
+    if strategy.return_type == "total":
+        if dividends is None:
+            raise MissingDividendsError(
+                f"{strategy.where('return_type')}: strategy {strategy.id} is total return but "
+                "no dividends panel was given (it is computed once dividends are landed)"
+            )
+        divs = np.nan_to_num(_grid(dividends, days, symbols), nan=0.0)
+        if (divs < 0).any():
+            row, col = (int(i[0]) for i in np.nonzero(divs < 0))
+            raise ValueError(
+                f"dividends: negative amount {divs[row, col]} for {symbols[col]} on "
+                f"{days[row].date()}; expected non-negative cash per share"
+            )
+    usable = prices > 0
+    first_close = np.where(usable.any(axis=0), usable.argmax(axis=0), len(days))
+    return _Inputs(days, symbols, prices, caps, vols, divs, first_close)
 
 
 def _window_returns(prices: np.ndarray, ref: int, lookback: int, members: np.ndarray) -> np.ndarray:
@@ -118,23 +198,82 @@ def _window_returns(prices: np.ndarray, ref: int, lookback: int, members: np.nda
     return window[1:] / window[:-1] - 1.0
 
 
+def _median_dollar_volume(inp: _Inputs, ref: int, lookback: int) -> np.ndarray:
+    """Per symbol: median close × volume over the ``lookback`` rows ending at ``ref``.
+
+    Days without a close or a volume are skipped; NaN when there is none.
+    """
+    assert inp.volumes is not None
+    lo = max(0, ref - lookback + 1)
+    price = inp.prices[lo : ref + 1]
+    volume = inp.volumes[lo : ref + 1]
+    dollar = np.where((price > 0) & (volume >= 0), price * volume, np.nan)
+    # np.nanmedian, vectorised: NaN sorts last, so the valid values lead each column.
+    ordered = np.sort(dollar, axis=0)
+    count = (~np.isnan(dollar)).sum(axis=0)
+    low = np.take_along_axis(ordered, (np.maximum(count - 1, 0) // 2)[None, :], axis=0)[0]
+    high = np.take_along_axis(ordered, (count // 2)[None, :], axis=0)[0]
+    return np.where(count > 0, (low + high) / 2, np.nan)
+
+
+def _eligible(strategy: Strategy, inp: _Inputs, row: int) -> np.ndarray:
+    """Symbols that may be selected at the rebalance on ``row`` (reference-date data only)."""
+    ref = row - strategy.reference_lag_days
+    prices = inp.prices
+    # NaN compares False, so "> 0" also rejects missing values.
+    eligible = (prices[ref] > 0) & (inp.caps[ref] > 0) & (prices[row] > 0)
+    weighting = strategy.weighting
+    if isinstance(weighting, LookbackWeighting):
+        lookback = weighting.lookback
+        if ref < lookback:
+            return np.zeros_like(eligible)
+        eligible &= (prices[ref - lookback : ref + 1] > 0).all(axis=0)
+    universe = strategy.universe
+    if isinstance(universe, LandedUniverse):
+        if universe.min_listing_days is not None:
+            eligible &= ref - inp.first_close + 1 >= universe.min_listing_days
+        if universe.min_median_dollar_volume is not None:
+            median = _median_dollar_volume(inp, ref, universe.liquidity_lookback)
+            eligible &= median >= universe.min_median_dollar_volume  # NaN: False
+    return eligible
+
+
+def select_members(
+    strategy: Strategy, caps: np.ndarray, eligible: np.ndarray, current: np.ndarray
+) -> np.ndarray:
+    """Column positions of the selected members, sorted (see ``TopNSelection`` for the buffer).
+
+    ``caps`` are reference-date market caps, ``current`` flags the names held before the
+    rebalance (all False at the base date).
+    """
+    members = np.flatnonzero(eligible)
+    selection = strategy.selection
+    if not isinstance(selection, TopNSelection):
+        return members
+    # Largest cap first, ties by column position (= symbol order).
+    ranked = members[np.lexsort((members, -caps[members]))]
+    n, buffer = selection.n, selection.buffer
+    if buffer == 0 or not current[ranked].any():
+        return np.sort(ranked[:n])
+    rank = np.arange(1, ranked.size + 1)
+    is_current = current[ranked]
+    keep = np.where(is_current, rank <= n + buffer, rank <= n - buffer)
+    chosen = ranked[keep]  # in rank order
+    if chosen.size > n:
+        chosen = chosen[:n]  # drop the lowest ranked
+    elif chosen.size < n:
+        chosen = np.concatenate([chosen, ranked[~keep][: n - chosen.size]])
+    return np.sort(chosen)
+
+
 def _target_weights(
-    strategy: Strategy,
-    caps: np.ndarray,
-    eligible: np.ndarray,
-    prices: np.ndarray | None = None,
-    ref: int = 0,
+    strategy: Strategy, caps: np.ndarray, members: np.ndarray, prices: np.ndarray, ref: int
 ) -> np.ndarray:
     """Target weights over all columns (0 for non-members) from reference-date data.
 
-    ``prices`` (all rows, for the lookback window ending at row ``ref``) is needed only by
+    ``prices`` (all rows, for the lookback window ending at row ``ref``) is used only by
     lookback weightings.
     """
-    members = np.flatnonzero(eligible)
-    if isinstance(strategy.selection, TopNSelection):
-        # Largest cap first, ties by column position (= symbol order).
-        order = np.lexsort((members, -caps[members]))
-        members = np.sort(members[order[: strategy.selection.n]])
     member_caps = caps[members]
     weighting = strategy.weighting
     if isinstance(weighting, EqualWeighting):
@@ -148,10 +287,8 @@ def _target_weights(
             member_caps, weighting.max_weight, weighting.group_threshold, weighting.group_max
         )
     elif isinstance(weighting, InverseVolatilityWeighting):
-        assert prices is not None
         w = inverse_volatility_array(_window_returns(prices, ref, weighting.lookback, members))
     elif isinstance(weighting, MinimumVarianceWeighting):
-        assert prices is not None
         returns = _window_returns(prices, ref, weighting.lookback, members)
         cov = shrunk_covariance(returns, weighting.shrinkage)
         w = minimum_variance_array(cov, weighting.max_weight)
@@ -162,54 +299,113 @@ def _target_weights(
     return out
 
 
-def _full_windows(prices: np.ndarray, lookback: int) -> np.ndarray:
-    """Per row and symbol: positive closes on that row and the ``lookback`` rows before it."""
-    full = np.zeros(prices.shape, dtype=bool)
-    if lookback >= prices.shape[0]:
-        return full
-    gaps = np.cumsum(~(prices > 0), axis=0)  # NaN compares False, so counts as a gap
-    # Gaps in rows r - lookback .. r: gaps[r] - gaps[r - lookback - 1] (gaps[r] at r = lookback).
-    full[lookback] = gaps[lookback] == 0
-    full[lookback + 1 :] = gaps[lookback + 1 :] == gaps[: -lookback - 1]
-    return full
+def _rebalance(
+    strategy: Strategy, inp: _Inputs, row: int, eligible: np.ndarray, current: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target weights and index shares of the rebalance on ``row``."""
+    ref = row - strategy.reference_lag_days
+    caps = inp.caps[ref]
+    try:
+        members = select_members(strategy, caps, eligible, current)
+        w = _target_weights(strategy, caps, members, inp.prices, ref)
+    except ValueError as exc:
+        raise ValueError(f"rebalance {inp.days[row].date()}: {exc}") from exc
+    basket_value = caps[w > 0].sum()
+    shares = np.divide(w * basket_value, inp.prices[row], out=np.zeros_like(w), where=w > 0)
+    return w, shares
+
+
+def _last_gap(prices: np.ndarray) -> np.ndarray:
+    """Per row and symbol: the last row (≤ that row) without a usable close, -1 if none."""
+    rows = np.arange(prices.shape[0], dtype=np.int32)
+    return np.maximum.accumulate(np.where(prices > 0, np.int32(-1), rows[:, None]), axis=0)
+
+
+def _schedule(strategy: Strategy, days: pd.DatetimeIndex) -> np.ndarray:
+    """Rows of the candidate rebalances (base date first); checks ``base_date``."""
+    lag = strategy.reference_lag_days
+    base = strategy.base_date
+    if base is not None:
+        where = strategy.where("base_date")
+        stamp = pd.Timestamp(base)
+        span = f"{days[0].date()}..{days[-1].date()}"
+        if stamp > days[-1]:
+            raise InsufficientHistoryError(f"{where}: {base} is after the last panel day ({span})")
+        row = days.get_indexer([stamp])[0]
+        if row < 0:
+            raise ValueError(
+                f"{where}: {base} has no data: not a trading day of the panel ({span})"
+            )
+        if row < lag:
+            raise ValueError(
+                f"{where}: {base} has no reference date {lag} trading day(s) earlier in the "
+                f"panel ({span})"
+            )
+    reb_days = rebalance_dates(
+        days, strategy.rebalance, strategy.rebalance_day, lag=lag, base_date=base
+    )
+    return days.get_indexer(reb_days)
+
+
+def _current_members(
+    selected: np.ndarray, prices: np.ndarray, selected_row: int, ref: int
+) -> np.ndarray:
+    """Names selected on ``selected_row`` still held at the reference close ``ref``.
+
+    Held: a usable close on every row after the selection up to the reference date (a member
+    without one was removed). A selection after the reference date counts as it stands.
+    """
+    if selected_row >= ref:
+        return selected
+    return selected & (prices[selected_row + 1 : ref + 1] > 0).all(axis=0)
 
 
 def _rebalance_shares(
-    strategy: Strategy,
-    days: pd.DatetimeIndex,
-    prices: np.ndarray,
-    caps: np.ndarray,
-    rebalance_rows: np.ndarray,
+    strategy: Strategy, inp: _Inputs, rebalance_rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of the rebalances held, with target weights and index shares (rebalances × symbols).
 
     Rebalances before the first one with an eligible symbol are dropped (see the module notes).
     """
-    weighting = strategy.weighting
-    lookback = weighting.lookback if isinstance(weighting, LookbackWeighting) else 0
-    full = _full_windows(prices, lookback) if lookback else None
-    weights = np.zeros((rebalance_rows.size, prices.shape[1]))
+    days = inp.days
+    if rebalance_rows.size == 0:
+        raise InsufficientHistoryError(
+            f"{strategy.where('reference_lag_days')}: the panel ({len(days)} days) has no day "
+            f"with a reference date {strategy.reference_lag_days} trading day(s) earlier"
+        )
+    n_symbols = inp.prices.shape[1]
+    lag = strategy.reference_lag_days
+    weights = np.zeros((rebalance_rows.size, n_symbols))
     shares = np.zeros_like(weights)
     held = np.zeros(rebalance_rows.size, dtype=bool)
+    prev = -1
     for k, row in enumerate(rebalance_rows):
-        ref = row - 1
-        # NaN compares False, so "> 0" also rejects missing values.
-        eligible = (prices[ref] > 0) & (caps[ref] > 0) & (prices[row] > 0)
-        if full is not None:
-            eligible &= full[ref]
+        eligible = _eligible(strategy, inp, row)
         if not eligible.any():
             if held.any():
                 raise ValueError(f"no eligible symbols at rebalance {days[row].date()}")
+            if strategy.base_date is not None:
+                window = isinstance(strategy.weighting, LookbackWeighting)
+                needs = "closes and market caps at the reference date" + (
+                    ", a full return window" if window else ""
+                )
+                raise ValueError(
+                    f"{strategy.where('base_date')}: {strategy.base_date} has no data: no "
+                    f"symbol is eligible there ({needs})"
+                )
             continue  # the index has not started yet
-        try:
-            w = _target_weights(strategy, caps[ref], eligible, prices, ref)
-        except ValueError as exc:
-            raise ValueError(f"rebalance {days[row].date()}: {exc}") from exc
-        basket_value = caps[ref][w > 0].sum()
-        weights[k] = w
-        shares[k] = np.divide(w * basket_value, prices[row], out=np.zeros_like(w), where=w > 0)
+        if prev >= 0:
+            current = _current_members(
+                shares[prev] > 0, inp.prices, int(rebalance_rows[prev]), row - lag
+            )
+        else:
+            current = np.zeros(n_symbols, dtype=bool)
+        weights[k], shares[k] = _rebalance(strategy, inp, row, eligible, current)
         held[k] = True
+        prev = k
     if not held.any():
+        weighting = strategy.weighting
+        lookback = weighting.lookback if isinstance(weighting, LookbackWeighting) else 0
         need = f" with a full {lookback}-day return window" if lookback else ""
         span = f"{days[rebalance_rows[0]].date()}..{days[rebalance_rows[-1]].date()}"
         # A distinct type so that a caller can skip a strategy that cannot start yet.
@@ -217,28 +413,39 @@ def _rebalance_shares(
     return rebalance_rows[held], weights[held], shares[held]
 
 
-def compute_index(
-    strategy: Strategy, closes: pd.DataFrame, market_caps: pd.DataFrame
-) -> IndexResult:
-    """Daily levels, drifted allocations and rebalance orders of a strategy over a price panel."""
-    days, symbols, prices, caps = _aligned_panels(closes, market_caps)
-    n_days = len(days)
-    reb_days = rebalance_dates(days, strategy.rebalance)
-    reb_rows, target_w, reb_shares = _rebalance_shares(
-        strategy, days, prices, caps, days.get_indexer(reb_days)
-    )
+def _rebalance_blas(strategy: Strategy) -> AbstractContextManager[object]:
+    """One BLAS thread while minimum-variance targets are solved (see ``single_threaded_blas``)."""
+    if isinstance(strategy.weighting, MinimumVarianceWeighting):
+        return single_threaded_blas()
+    return nullcontext()
 
-    usable = prices > 0  # False for NaN
-    px = np.where(usable, prices, 0.0)
-    # Last row (≤ t) without a usable close, per symbol. A member bought at rebalance row r is
-    # still held at t while this is ≤ r (eligibility guarantees a close at r itself).
-    rows = np.arange(n_days, dtype=np.int32)
-    last_gap = np.maximum.accumulate(np.where(usable, np.int32(-1), rows[:, None]), axis=0)
+
+def compute_index(
+    strategy: Strategy,
+    closes: pd.DataFrame,
+    market_caps: pd.DataFrame,
+    dividends: pd.DataFrame | None = None,
+    volumes: pd.DataFrame | None = None,
+) -> IndexResult:
+    """Daily levels, drifted allocations and rebalance orders of a strategy over a price panel.
+
+    ``dividends`` (dates × symbols, cash per share on the ex-date, NaN/0 = none) is required
+    for ``return_type = "total"`` and ignored otherwise; ``volumes`` (dates × symbols, shares)
+    only for a liquidity filter in the universe.
+    """
+    inp = _aligned_panels(strategy, closes, market_caps, volumes, dividends)
+    days, symbols, prices = inp.days, inp.symbols, inp.prices
+    n_days = len(days)
+    last_gap = _last_gap(prices)
+    with _rebalance_blas(strategy):
+        reb_rows, target_w, reb_shares = _rebalance_shares(strategy, inp, _schedule(strategy, days))
+    px = np.where(prices > 0, prices, 0.0)
 
     base = int(reb_rows[0])
     n_out = n_days - base
     local_reb = reb_rows - base
-    # Shares held after each close (post-event: on a rebalance day, the new basket).
+    # Shares held after each close (post-event: on a rebalance day, the new basket). A member
+    # bought at rebalance row r is still held at t while its last gap is ≤ r.
     period = np.searchsorted(reb_rows, np.arange(base, n_days), side="right") - 1
     alive = last_gap[base:] <= reb_rows[period][:, None]
     q_post = np.where(alive, reb_shares[period], 0.0)
@@ -259,32 +466,48 @@ def compute_index(
     if dead.size:
         when = days[base + dead[0] + 1].date()
         raise ValueError(f"every index member stopped trading before {when}")
+    if inp.dividends is not None:
+        # Cash paid on day t's ex-dates by the basket carried through day t.
+        cash = np.einsum("ij,ij->i", q_post, inp.dividends[base:])
+        cash[local_reb] = np.einsum("ij,ij->i", q_old, inp.dividends[reb_rows])
+        mv_now = mv_now + cash
 
     growth = np.ones(n_out)
     growth[1:] = mv_now[1:] / mv_prev[1:]
     level = strategy.base_value * np.cumprod(growth)
-    daily_return = growth - 1.0
-    daily_return[0] = np.nan
-    divisor = mv_post / level
     is_rebalance = np.zeros(n_out, dtype=bool)
     is_rebalance[local_reb] = True
-    out_days = days[base:]
+    levels, allocations = _frames(days[base:], symbols, q_post, px_now, mv_post, level, growth)
+    levels["is_rebalance"] = is_rebalance
+    levels.loc[0, "daily_return"] = np.nan
+    orders = _orders(strategy, days, symbols, px, reb_rows, target_w, q_old, level[local_reb])
+    return IndexResult(levels=levels, allocations=allocations, orders=orders)
 
-    # Boolean-mask selection is row-major, so rows come out by date, then symbol.
+
+def _frames(
+    out_days: pd.DatetimeIndex,
+    symbols: pd.Index,
+    q_post: np.ndarray,
+    px_now: np.ndarray,
+    mv_post: np.ndarray,
+    level: np.ndarray,
+    growth: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Levels (``is_rebalance`` all False) and allocations of consecutive output days."""
     held_mask = q_post > 0
     members_per_day = held_mask.sum(axis=1)
     levels = pd.DataFrame(
         {
             "date": out_days,
             "level": level,
-            "daily_return": daily_return,
-            "divisor": divisor,
+            "daily_return": growth - 1.0,
+            "divisor": mv_post / level,
             "constituents": members_per_day.astype(np.int32),
-            "is_rebalance": is_rebalance,
+            "is_rebalance": np.zeros(len(out_days), dtype=bool),
         },
         columns=INDEX_LEVELS.columns,
     )
-
+    # Boolean-mask selection is row-major, so rows come out by date, then symbol.
     symbol_pos = np.broadcast_to(np.arange(len(symbols), dtype=np.intp), held_mask.shape)
     q_held = q_post[held_mask]
     close_held = px_now[held_mask]
@@ -299,8 +522,196 @@ def compute_index(
         columns=ALLOCATIONS.columns,
         copy=False,
     )
-    orders = _orders(strategy, days, symbols, px, reb_rows, target_w, q_old, level[local_reb])
-    return IndexResult(levels=levels, allocations=allocations, orders=orders)
+    return levels, allocations
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What a daily run needs from the last published day of a strategy.
+
+    ``index_shares``: symbol → Q held after the close of ``date`` (the published allocations of
+    that day); ``level`` and ``divisor``: that day's published row; ``last_rebalance``: the
+    latest day with ``is_rebalance`` and ``rebalance_members`` the names bought then (that
+    day's allocations), for the buffer rule.
+    """
+
+    date: pd.Timestamp
+    level: float
+    divisor: float
+    index_shares: pd.Series
+    last_rebalance: pd.Timestamp
+    rebalance_members: frozenset[str]
+
+
+def state_from_result(levels: pd.DataFrame, allocations: pd.DataFrame) -> IndexState:
+    """The state after the last day of published levels and allocations (one strategy)."""
+    if levels.empty:
+        raise ValueError("no published levels to continue from")
+    last = levels.sort_values("date").iloc[-1]
+    day = pd.Timestamp(last["date"])
+    held = allocations.loc[pd.to_datetime(allocations["date"]) == day]
+    rebalances = pd.to_datetime(levels.loc[levels["is_rebalance"].astype(bool), "date"])
+    if rebalances.empty:
+        raise ValueError("published levels have no rebalance day")
+    last_rebalance = rebalances.max()
+    bought = allocations.loc[pd.to_datetime(allocations["date"]) == last_rebalance, "symbol"]
+    return IndexState(
+        date=day,
+        level=float(last["level"]),
+        divisor=float(last["divisor"]),
+        index_shares=pd.Series(
+            held["index_shares"].to_numpy(dtype=float), index=held["symbol"].astype(str)
+        ),
+        last_rebalance=last_rebalance,
+        rebalance_members=frozenset(bought.astype(str)),
+    )
+
+
+def append_day(
+    strategy: Strategy,
+    state: IndexState,
+    closes: pd.DataFrame,
+    market_caps: pd.DataFrame,
+    dividends: pd.DataFrame | None = None,
+    volumes: pd.DataFrame | None = None,
+) -> tuple[IndexResult, IndexState]:
+    """The next day's rows (levels, allocations, orders) and the state after it.
+
+    The panels run from the same first day as the full computation that produced ``state``
+    (listing age counts from it; lookback and liquidity windows read back from the reference
+    date) through the new day, their last row; the row before it must be ``state.date``. Only
+    the new day is computed: on an ordinary day the carried basket's move (plus its dividends
+    for total return), on a scheduled rebalance day also the new targets. The numbers equal a
+    full ``compute_index`` over the same panels.
+    """
+    inp = _aligned_panels(strategy, closes, market_caps, volumes, dividends)
+    days, symbols, prices = inp.days, inp.symbols, inp.prices
+    t = len(days) - 1
+    if days[t - 1] != state.date:
+        raise ValueError(
+            f"the panel's second-to-last day {days[t - 1].date()} is not the state's day "
+            f"{state.date.date()}: append exactly one day"
+        )
+    unknown = sorted(set(state.index_shares.index) - set(symbols))
+    if unknown:
+        raise ValueError(f"index shares for symbols outside the panel: {', '.join(unknown)}")
+    q = state.index_shares.reindex(symbols, fill_value=0.0).to_numpy(dtype=float)
+    px = np.where(prices[t - 1 : t + 1] > 0, prices[t - 1 : t + 1], 0.0)
+    # Members without a close today were removed at their last close (yesterday's).
+    q_carry = np.where(px[1] > 0, q, 0.0)
+    mv_prev = float(q_carry @ px[0])
+    if not mv_prev > 0:
+        raise ValueError(f"every index member stopped trading before {days[t].date()}")
+    mv_now = float(q_carry @ px[1])
+    if inp.dividends is not None:
+        mv_now += float(q_carry @ inp.dividends[t])
+    growth = mv_now / mv_prev
+    level = state.level * growth
+    rebalance = bool(scheduled_mask(days, strategy.rebalance, strategy.rebalance_day)[t])
+    q_post = q_carry
+    orders = _orders(
+        strategy,
+        days,
+        symbols,
+        px,
+        np.zeros(0, dtype=int),
+        np.zeros((0, len(symbols))),
+        np.zeros((0, len(symbols))),
+        np.zeros(0),
+    )
+    if rebalance:
+        eligible = _eligible(strategy, inp, t)
+        if not eligible.any():
+            raise ValueError(f"no eligible symbols at rebalance {days[t].date()}")
+        selected = symbols.isin(list(state.rebalance_members))
+        selected_row = int(days.get_indexer([state.last_rebalance])[0])
+        if selected_row < 0:
+            raise ValueError(
+                f"the state's last rebalance {state.last_rebalance} is not in the panel"
+            )
+        current = _current_members(selected, prices, selected_row, t - strategy.reference_lag_days)
+        target, q_post = _rebalance(strategy, inp, t, eligible, current)
+        full_px = np.where(prices > 0, prices, 0.0)
+        orders = _orders(
+            strategy,
+            days,
+            symbols,
+            full_px,
+            np.array([t]),
+            target[None, :],
+            q_carry[None, :],
+            np.array([level]),
+        )
+    mv_post = float(q_post @ px[1])
+    levels, allocations = _frames(
+        days[t:],
+        symbols,
+        q_post[None, :],
+        px[1:],
+        np.array([mv_post]),
+        np.array([level]),
+        np.array([growth]),
+    )
+    levels["is_rebalance"] = rebalance
+    held = q_post > 0
+    new_state = IndexState(
+        date=days[t],
+        level=level,
+        divisor=mv_post / level,
+        index_shares=pd.Series(q_post[held], index=symbols[held].astype(str)),
+        last_rebalance=days[t] if rebalance else state.last_rebalance,
+        rebalance_members=(
+            frozenset(symbols[held].astype(str)) if rebalance else state.rebalance_members
+        ),
+    )
+    return IndexResult(levels=levels, allocations=allocations, orders=orders), new_state
+
+
+def append_days(
+    strategy: Strategy,
+    state: IndexState,
+    closes: pd.DataFrame,
+    market_caps: pd.DataFrame,
+    dividends: pd.DataFrame | None = None,
+    volumes: pd.DataFrame | None = None,
+) -> tuple[IndexResult, IndexState]:
+    """Every day of the panels after ``state.date``, one ``append_day`` at a time.
+
+    For a daily run that missed sessions; the loop is over the new days only.
+    """
+    days = closes.index
+    start = days.get_indexer([state.date])[0]
+    if start < 0:
+        raise ValueError(f"the state's day {state.date.date()} is not in the panel")
+    parts: list[IndexResult] = []
+    for t in range(start + 1, len(days)):
+        rows = slice(0, t + 1)
+        part, state = append_day(
+            strategy,
+            state,
+            closes.iloc[rows],
+            market_caps,
+            dividends=dividends,
+            volumes=volumes,
+        )
+        parts.append(part)
+    if not parts:
+        empty = _frames(
+            days[:0],
+            pd.Index([], dtype=object),
+            np.zeros((0, 0)),
+            np.zeros((0, 0)),
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros(0),
+        )
+        orders = pd.DataFrame({c: [] for c in REBALANCE_ORDERS.columns})
+        return IndexResult(*empty, orders), state
+    frames = [
+        pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+        for name in ("levels", "allocations", "orders")
+    ]
+    return IndexResult(*frames), state
 
 
 def _symbol_column(symbols: pd.Index, positions: np.ndarray) -> pd.Series:

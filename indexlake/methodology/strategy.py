@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from indexlake.methodology.two_level_cap import two_level_min_names
+from indexlake.risk.settings import StrategyAlerts
 
 STRATEGY_FILE_SUFFIX = ".toml"
 # The id is also a hive partition value (strategy_id=...), so keep it filesystem- and URL-safe.
@@ -18,14 +28,57 @@ STRATEGY_ID_PATTERN = r"^[a-z0-9_]+$"
 DEFAULT_BASE_VALUE = 1000.0
 DEFAULT_NOTIONAL_USD = 1_000_000.0
 DEFAULT_BENCHMARK = "SPX"
+DEFAULT_OWNER = "indexlake"
+# The reference date is this many trading days before the rebalance day (1: the prior close).
+DEFAULT_REFERENCE_LAG_DAYS = 1
+MAX_REFERENCE_LAG_DAYS = 63
+DEFAULT_LIQUIDITY_LOOKBACK = 63
 # Two daily returns are the fewest with a sample (ddof = 1) standard deviation; ten years of
 # trading days is far beyond any sensible window, so a larger value is taken for a typo.
 MIN_LOOKBACK_DAYS = 2
 MAX_LOOKBACK_DAYS = 2520
 # Fields holding a tagged union: pydantic puts the tag in the error location, which we drop.
-_UNION_FIELDS = frozenset({"selection", "weighting"})
+_UNION_FIELDS = frozenset({"selection", "weighting", "universe"})
 
 _MODEL_CONFIG = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SymbolsUniverse(BaseModel):
+    """An explicit list of symbols (those not landed are simply absent from the panel)."""
+
+    model_config = _MODEL_CONFIG
+    type: Literal["symbols"]
+    symbols: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique(cls, symbols: list[str]) -> list[str]:
+        duplicated = sorted({s for s in symbols if symbols.count(s) > 1})
+        if duplicated:
+            raise ValueError(f"duplicate symbols: {', '.join(duplicated)}")
+        return symbols
+
+
+class LandedUniverse(BaseModel):
+    """Every landed symbol, optionally filtered at each reference date.
+
+    - ``min_listing_days``: at least this many trading days from the symbol's first close in the
+      panel to the reference date, both included.
+    - ``min_median_dollar_volume``: the median of close × volume over the ``liquidity_lookback``
+      trading days ending at the reference date (days without a close or a volume skipped; no
+      such day: not eligible) is at least this many USD.
+    """
+
+    model_config = _MODEL_CONFIG
+    type: Literal["landed"]
+    min_listing_days: Annotated[int, Field(ge=1, le=MAX_LOOKBACK_DAYS * 10)] | None = None
+    min_median_dollar_volume: Annotated[float, Field(gt=0)] | None = None
+    liquidity_lookback: Annotated[int, Field(ge=1, le=MAX_LOOKBACK_DAYS)] = (
+        DEFAULT_LIQUIDITY_LOOKBACK
+    )
+
+
+Universe = Annotated[SymbolsUniverse | LandedUniverse, Field(discriminator="type")]
 
 
 class AllSelection(BaseModel):
@@ -36,11 +89,31 @@ class AllSelection(BaseModel):
 
 
 class TopNSelection(BaseModel):
-    """The n largest eligible symbols by reference-date market cap."""
+    """The n largest eligible symbols by reference-date market cap, with an optional buffer.
+
+    Buffer rule (the FTSE UK Index Series periodic-review convention, e.g. FTSE 100 with n = 100
+    and buffer = 10: "insert at 90th or above, delete at 111th or below"): rank the eligible
+    symbols by reference-date cap (ties by symbol). A non-member enters when ranked ≤ n − buffer;
+    a current member stays while ranked ≤ n + buffer. If that gives more than n names, the
+    lowest-ranked are dropped; if fewer, the highest-ranked of the others are added, so the index
+    always holds exactly min(n, eligible) names. Current members are the names selected at the
+    previous rebalance and still held at the reference-date close. buffer = 0 is plain top-N.
+    """
 
     model_config = _MODEL_CONFIG
     type: Literal["top_n"]
     n: Annotated[int, Field(gt=0)]
+    buffer: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _buffer_below_n(self) -> TopNSelection:
+        if self.buffer >= self.n:
+            raise PydanticCustomError(
+                "buffer_too_large",
+                "buffer {buffer} must be below n = {n} (newcomers enter at rank ≤ n − buffer)",
+                {"buffer": self.buffer, "n": self.n},
+            )
+        return self
 
 
 class MarketCapWeighting(BaseModel):
@@ -124,14 +197,36 @@ class Strategy(BaseModel):
 
     id: Annotated[str, Field(pattern=STRATEGY_ID_PATTERN)]
     name: Annotated[str, Field(min_length=1)]
+    owner: Annotated[str, Field(min_length=1)] = DEFAULT_OWNER
+    visibility: Literal["public", "private"] = "public"
     description: str = ""
+    universe: Universe = LandedUniverse(type="landed")
     selection: Selection
     weighting: Weighting
-    # At the close of the first trading day of each new month/quarter (see schedule.py).
-    rebalance: Literal["monthly", "quarterly"]
+    # Close of the first trading day of each new month/quarter/year, or of the third Friday of
+    # each month / Mar-Jun-Sep-Dec / December (see schedule.py).
+    rebalance: Literal["monthly", "quarterly", "annual"]
+    rebalance_day: Literal["first_trading_day", "third_friday"] = "first_trading_day"
+    reference_lag_days: Annotated[int, Field(ge=1, le=MAX_REFERENCE_LAG_DAYS)] = (
+        DEFAULT_REFERENCE_LAG_DAYS
+    )
+    # First day of the index (level = base_value at its close); default: as early as the data
+    # allows. Checked against the panel when computing.
+    base_date: date | None = None
+    return_type: Literal["price", "total"] = "price"
     base_value: Annotated[float, Field(gt=0)] = DEFAULT_BASE_VALUE
     notional: Annotated[float, Field(gt=0)] = DEFAULT_NOTIONAL_USD
     benchmark: Annotated[str, Field(min_length=1)] = DEFAULT_BENCHMARK
+    # The file the strategy was loaded from, for error messages (not part of the definition).
+    _source: Path | None = PrivateAttr(default=None)
+
+    def where(self, field: str) -> str:
+        """``"<file>: <field>"`` (or ``"strategy <id>: <field>"``) for error messages."""
+        origin = str(self._source) if self._source is not None else f"strategy {self.id}"
+        return f"{origin}: {field}"
+
+    # Optional [alerts] table: risk alert thresholds overriding the settings' defaults.
+    alerts: StrategyAlerts = Field(default_factory=StrategyAlerts)
 
     @model_validator(mode="after")
     def _cap_is_feasible(self) -> Strategy:
@@ -147,6 +242,29 @@ class Strategy(BaseModel):
                     "(n × cap = {total} < 1); raise the cap to at least {minimum}",
                     {"cap": cap, "n": n, "total": round(n * cap, 12), "minimum": 1 / n},
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _universe_can_meet_the_cap(self) -> Strategy:
+        # An explicit universe bounds the member count whatever the selection.
+        if not isinstance(self.universe, SymbolsUniverse):
+            return self
+        most = len(self.universe.symbols)
+        if isinstance(self.selection, TopNSelection):
+            most = min(most, self.selection.n)
+        w = self.weighting
+        cap = getattr(w, "cap", None) or getattr(w, "max_weight", None)
+        if cap is not None and most * cap < 1:
+            field = "cap" if isinstance(w, CappedMarketCapWeighting) else "max_weight"
+            raise _infeasible(
+                field,
+                "{cap} is infeasible for at most {most} names (universe.symbols lists {count}): "
+                "names × cap = {total} < 1",
+                cap=cap,
+                most=most,
+                count=len(self.universe.symbols),
+                total=round(most * cap, 12),
+            )
         return self
 
     @model_validator(mode="after")
@@ -230,9 +348,11 @@ def load_strategy(path: Path) -> Strategy:
     except tomllib.TOMLDecodeError as exc:
         raise StrategyFileError(f"{path}: invalid TOML: {exc}") from exc
     try:
-        return Strategy.model_validate(raw)
+        strategy = Strategy.model_validate(raw)
     except ValidationError as exc:
         raise StrategyFileError(_format_errors(path, exc)) from exc
+    strategy._source = path
+    return strategy
 
 
 def load_strategies(directory: Path, ids: Sequence[str] | None = None) -> list[Strategy]:

@@ -81,17 +81,28 @@ def _targets(strategy: Strategy, ref_caps: pd.Series) -> pd.Series:
 
 
 def reference_index(
-    strategy: Strategy, closes: pd.DataFrame, caps: pd.DataFrame
+    strategy: Strategy,
+    closes: pd.DataFrame,
+    caps: pd.DataFrame,
+    dividends: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[pd.Timestamp, dict[str, float]]]:
-    """Levels/divisors and post-close index shares, computed one day at a time (slow, obvious)."""
+    """Levels/divisors and post-close index shares, computed one day at a time (slow, obvious).
+
+    Also a ``total`` column: TR_t = TR_{t-1} · (PR_t + Σ Div·Q / D) / PR_{t-1} (methodology.md),
+    with Q and D those the day's price level is computed with.
+    """
     days, symbols = closes.index, list(closes.columns)
     price_rows = [dict(zip(symbols, row, strict=True)) for row in closes.to_numpy()]
-    rebalances = set(rebalance_dates(days, strategy.rebalance))
+    divs = (dividends if dividends is not None else closes * 0).reindex_like(closes).fillna(0)
+    div_rows = [dict(zip(symbols, row, strict=True)) for row in divs.to_numpy()]
+    lag = strategy.reference_lag_days
+    rebalances = set(rebalance_dates(days, strategy.rebalance, strategy.rebalance_day, lag=lag))
     shares: dict[str, float] = {}
-    divisor = level = np.nan
+    divisor = level = total = np.nan
     rows, holdings = [], {}
-    for t in range(1, len(days)):
+    for t in range(lag, len(days)):
         price, prev = price_rows[t], price_rows[t - 1]
+        prev_level = level
         if shares:
             gone = [s for s in shares if not price[s] > 0]
             if gone:
@@ -100,18 +111,21 @@ def reference_index(
                 shares = {s: q for s, q in shares.items() if s not in gone}
                 divisor *= sum(prev[s] * q for s, q in shares.items()) / before
             level = sum(price[s] * q for s, q in shares.items()) / divisor
+            index_dividend = sum(div_rows[t][s] * q for s, q in shares.items()) / divisor
+            total *= (level + index_dividend) / prev_level
         if days[t] in rebalances:
-            ref_close, ref_caps = closes.iloc[t - 1], caps.iloc[t - 1]
+            ref_close, ref_caps = closes.iloc[t - lag], caps.iloc[t - lag]
             ok = (ref_close > 0) & (ref_caps > 0) & (closes.iloc[t] > 0)
             target = _targets(strategy, ref_caps[ok])
             basket = ref_caps[target.index].sum()
             new = {s: target[s] * basket / price[s] for s in target.index if target[s] > 0}
             if not shares:
                 divisor, level = basket / strategy.base_value, strategy.base_value
+                total = level
             else:
                 divisor *= basket / sum(price[s] * q for s, q in shares.items())
             shares = new
         if shares:
-            rows.append({"date": days[t], "level": level, "divisor": divisor})
+            rows.append({"date": days[t], "level": level, "divisor": divisor, "total": total})
             holdings[days[t]] = dict(shares)
     return pd.DataFrame(rows), holdings

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 from indexlake.methodology.risk_weights import (
+    _block_pivoting,
+    _primal_active_set,
     inverse_volatility_array,
     inverse_volatility_weights,
     minimum_variance_array,
@@ -183,3 +185,44 @@ def test_inverse_volatility_properties(seed, names, days):
         scaled[:, 0] *= 2
         v = inverse_volatility_array(scaled)
         assert v[0] / v[1] == pytest.approx(w[0] / w[1] / 2, rel=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    names=st.integers(2, 80),
+    days=st.integers(3, 300),
+    shrinkage=st.floats(0.01, 1.0),
+    slack=st.one_of(st.none(), st.floats(0.001, 1)),
+)
+def test_block_pivoting_agrees_with_the_primal_active_set(seed, names, days, shrinkage, slack):
+    """The two solvers share no iterations, only the KKT conditions of the unique optimum."""
+    cov = shrunk_covariance(random_returns(seed, days, names), shrinkage)
+    cap = 1.0 if slack is None else min(1.0, 1 / names + slack * (1 - 1 / names))
+    sigma = cov / (np.trace(cov) / names)
+    primal = _primal_active_set(sigma, cap)
+    pivoted = _block_pivoting(sigma, cap)
+    if pivoted is not None:  # else minimum_variance_array falls back to the primal method
+        np.testing.assert_allclose(np.clip(pivoted, 0, cap), np.clip(primal, 0, cap), atol=TIGHT)
+    np.testing.assert_allclose(minimum_variance_array(cov, cap), primal / primal.sum(), atol=TIGHT)
+
+
+@pytest.mark.parametrize("cap", [None, 0.1, 0.05, 0.021])
+@pytest.mark.parametrize("seed", range(5))
+def test_block_pivoting_settles_on_index_sized_problems(seed, cap):
+    # The engine's case: ~50 members, a 252-day window, light shrinkage.
+    cov = shrunk_covariance(random_returns(seed, 252, 50), 0.1)
+    sigma = cov / (np.trace(cov) / 50)
+    upper = 1.0 if cap is None else cap
+    pivoted = _block_pivoting(sigma, upper)
+    assert pivoted is not None
+    np.testing.assert_allclose(pivoted, _primal_active_set(sigma, upper), atol=TIGHT)
+
+
+def test_block_pivoting_on_a_tight_cap_with_most_names_capped():
+    # 25 names, cap 0.041: N·cap = 1.025, so at least 15 names sit exactly at the cap.
+    cov = shrunk_covariance(random_returns(7, 252, 25), 0.1)
+    sigma = cov / (np.trace(cov) / 25)
+    w = minimum_variance_array(cov, 0.041)
+    assert (w == 0.041).sum() >= 15 and abs(w.sum() - 1) <= TIGHT
+    np.testing.assert_allclose(w, _primal_active_set(sigma, 0.041), atol=TIGHT)

@@ -39,6 +39,7 @@ def test_shipped_strategies_load():
         "inverse_vol",
         "min_variance",
         "top50_cap",
+        "top50_cap_tr",
         "ucits_capped",
     ]
     by_id = {s.id: s for s in strategies}
@@ -69,7 +70,7 @@ def test_defaults(tmp_path):
         (("n = 10", "n = 0"), "selection.n", "greater than 0"),
         (("cap = 0.15", "cap = 1.5"), "weighting.cap", "less than or equal to 1"),
         (("cap = 0.15", "cap = 0.05"), "weighting.cap", "infeasible for selection.n = 10"),
-        (('"quarterly"', '"weekly"'), "rebalance", "'monthly' or 'quarterly'"),
+        (('"quarterly"', '"weekly"'), "rebalance", "'monthly', 'quarterly' or 'annual'"),
         (('"my_index"', '"My-Index"'), "id", "should match pattern"),
         (('id = "my_index"\n', ""), "id", "Field required"),
         (('"capped_market_cap"', '"inverse_vol"'), "weighting", "does not match any of"),
