@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from indexlake.lake.schemas import RISK_METRICS
-from indexlake.risk.metrics import TRADING_DAYS_PER_YEAR, simple_returns
+from indexlake.risk.metrics import TRADING_DAYS_PER_YEAR
 from indexlake.risk.table import METRIC_COLUMNS
 from indexlake.risk.windows import TRAILING_WINDOWS, metric_windows
 
@@ -35,6 +35,34 @@ def _dates(values: pd.Series) -> list[object]:
     return [None if pd.isna(v) else pd.Timestamp(v).date() for v in values]
 
 
+def aligned_levels(strategy_levels: pd.Series, benchmark_levels: pd.Series) -> pd.DataFrame:
+    """Both level series on the dates where each has a level (columns strategy, benchmark).
+
+    Every return computed from it then spans the same close-to-close interval on both sides.
+    """
+    strategy = _by_date(strategy_levels)
+    bench = _by_date(benchmark_levels)
+    common = strategy.index.intersection(bench.index)
+    return pd.DataFrame(
+        {
+            SUBJECT_STRATEGY: strategy.to_numpy()[strategy.index.get_indexer(common)],
+            SUBJECT_BENCHMARK: bench.to_numpy()[bench.index.get_indexer(common)],
+        },
+        index=common,
+    )
+
+
+def aligned_returns(levels: pd.DataFrame) -> pd.DataFrame:
+    """Simple returns of each column of :func:`aligned_levels` (one row fewer than levels).
+
+    The same arithmetic as :func:`indexlake.risk.metrics.simple_returns` (no fill).
+    """
+    values = levels.to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moves = values[1:] / values[:-1] - 1.0
+    return pd.DataFrame(moves, index=levels.index[1:], columns=levels.columns)
+
+
 def risk_metrics(
     strategy_levels: pd.Series,
     benchmark_levels: pd.Series,
@@ -59,16 +87,7 @@ def risk_metrics(
     rate. Rows are window-major (full, years, trailing), strategy before benchmark. The
     ``strategy_id`` partition column is added by the writer.
     """
-    strategy = _by_date(strategy_levels)
-    bench = _by_date(benchmark_levels)
-    common = strategy.index.intersection(bench.index)
-    returns = pd.DataFrame(
-        {
-            SUBJECT_STRATEGY: simple_returns(strategy.loc[common]),
-            SUBJECT_BENCHMARK: simple_returns(bench.loc[common]),
-        },
-        index=common[1:],
-    )
+    returns = aligned_returns(aligned_levels(strategy_levels, benchmark_levels))
     # Both series span every date, so no window is cut short by a series' life.
     table = metric_windows(returns, returns[SUBJECT_BENCHMARK], risk_free)
 
@@ -77,7 +96,10 @@ def risk_metrics(
     frame["symbol"] = pd.Series(np.where(is_bench, benchmark_symbol, None), dtype=object)
     frame["start_date"] = pd.Series(_dates(frame["start_date"]), dtype=object)
     frame["end_date"] = pd.Series(_dates(frame["end_date"]), dtype=object)
-    frame = frame.astype(
-        {"observations": "int32", **dict.fromkeys(METRIC_FLOAT_COLUMNS, "float64")}
-    )
+    # metric_windows gives float64 metrics already; a frame-wide astype costs more than them.
+    frame["observations"] = frame["observations"].to_numpy().astype(np.int32)
+    dtypes = frame.dtypes
+    other = [c for c in METRIC_FLOAT_COLUMNS if dtypes[c] != np.float64]
+    if other:
+        frame = frame.astype(dict.fromkeys(other, "float64"))
     return frame[RISK_METRICS.columns].reset_index(drop=True)

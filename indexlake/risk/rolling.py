@@ -21,12 +21,6 @@ ROLLING_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _age(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows since each column's first non-NaN value (0 on that day, NaN before it)."""
-    started = frame.notna().cummax()
-    return started.cumsum().where(started) - 1
-
-
 def rolling_series(
     returns: pd.DataFrame,
     benchmark: pd.Series,
@@ -42,34 +36,55 @@ def rolling_series(
     (≤ 0; the starting value counts as a peak). Rows outside a series' life are left out.
     """
     frame = pd.DataFrame(returns, dtype="float64").sort_index()
-    bench = pd.Series(benchmark, dtype="float64").reindex(frame.index)
-    age = _age(frame)
-    out: dict[str, pd.DataFrame] = {}
+    bench = pd.Series(benchmark, dtype="float64").reindex(frame.index).to_numpy()
+    # numpy for the elementwise work, pandas' rolling kernels for the windows: on a few
+    # thousand rows the per-call overhead of DataFrame arithmetic is most of the time.
+    x = frame.to_numpy()
+    n, k = x.shape
+    valid = ~np.isnan(x)
+    started = np.maximum.accumulate(valid, axis=0) if n else valid
+    # Rows since each column's first non-NaN value (0 on that day, NaN before it).
+    age = np.where(started, np.cumsum(started, axis=0) - 1.0, np.nan)
+    out: dict[str, np.ndarray] = {}
+    root = math.sqrt(periods_per_year)
     for window in VOL_WINDOWS:
-        vol = frame.rolling(window, min_periods=MIN_OBSERVATIONS).std(ddof=1)
-        out[f"rolling_vol_{window}"] = (vol * math.sqrt(periods_per_year)).where(age >= window - 1)
+        vol = pd.DataFrame(x).rolling(window, min_periods=MIN_OBSERVATIONS).std(ddof=1)
+        with np.errstate(invalid="ignore"):
+            out[f"rolling_vol_{window}"] = np.where(
+                age >= window - 1, vol.to_numpy() * root, np.nan
+            )
 
-    # Pairwise: NaN on either side removes the date from both (x + 0·y keeps y's NaNs).
-    b = frame.mul(0.0).add(bench, axis=0)
-    r = frame.add(b.mul(0.0))
+    # Pairwise: NaN on either side removes the date from both.
+    b = np.where(valid, bench[:, None], np.nan)
+    r = np.where(np.isnan(b), np.nan, x)
     roll = BETA_WINDOW
-    mean_r = r.rolling(roll, min_periods=MIN_OBSERVATIONS).mean()
-    mean_b = b.rolling(roll, min_periods=MIN_OBSERVATIONS).mean()
-    cov = (r * b).rolling(roll, min_periods=MIN_OBSERVATIONS).mean() - mean_r * mean_b
-    var = (b * b).rolling(roll, min_periods=MIN_OBSERVATIONS).mean() - mean_b * mean_b
-    flat = b.rolling(roll, min_periods=1).max() == b.rolling(roll, min_periods=1).min()
-    out[f"rolling_beta_{roll}"] = (cov / var).where(~flat & (var > 0.0) & (age >= roll - 1))
+    means = (
+        pd.DataFrame(np.hstack([r, b, r * b, b * b]))
+        .rolling(roll, min_periods=MIN_OBSERVATIONS)
+        .mean()
+        .to_numpy()
+    )
+    mean_r, mean_b, mean_rb, mean_bb = (means[:, i * k : (i + 1) * k] for i in range(4))
+    cov = mean_rb - mean_r * mean_b
+    var = mean_bb - mean_b * mean_b
+    b_window = pd.DataFrame(b).rolling(roll, min_periods=1)
+    flat = b_window.max().to_numpy() == b_window.min().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        usable = ~flat & (var > 0.0) & (age >= roll - 1)
+        out[f"rolling_beta_{roll}"] = np.where(usable, cov / var, np.nan)
 
-    wealth = (1.0 + frame.fillna(0.0)).cumprod()
+    wealth = np.cumprod(1.0 + np.where(valid, x, 0.0), axis=0)
     # The value before the first return is 1 and counts as a peak.
-    peaks = wealth.clip(lower=1.0).cummax()
+    peaks = np.maximum.accumulate(np.maximum(wealth, 1.0), axis=0) if n else wealth
     out["drawdown"] = wealth / peaks - 1.0
 
-    alive = age.notna() & frame.bfill().notna()  # from the first to the last non-NaN return
-    dates = np.repeat(frame.index.to_numpy(), frame.shape[1])
-    series = np.tile(frame.columns.to_numpy(dtype=object), frame.shape[0])
+    # From the first to the last non-NaN return of each column.
+    ended = np.maximum.accumulate(valid[::-1], axis=0)[::-1] if n else valid
+    alive = (started & ended).ravel()
+    dates = np.repeat(frame.index.to_numpy(), k)
+    series = np.tile(frame.columns.to_numpy(dtype=object), n)
     long = pd.DataFrame(
-        {"date": dates, "series": series}
-        | {name: values.to_numpy().ravel() for name, values in out.items()}
+        {"date": dates[alive], "series": series[alive]}
+        | {name: values.ravel()[alive] for name, values in out.items()}
     )
-    return long[alive.to_numpy().ravel()].reset_index(drop=True)[list(ROLLING_COLUMNS)]
+    return long[list(ROLLING_COLUMNS)]

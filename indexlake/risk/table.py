@@ -155,10 +155,11 @@ def _single_series(x: np.ndarray, rf: float, periods_per_year: int) -> dict[str,
 def _relative(
     x: np.ndarray, b: np.ndarray, rf: float, periods_per_year: int
 ) -> dict[str, np.ndarray]:
-    """Metrics against the benchmark ``b`` (time,), over each row's dates where both exist."""
-    pair = ~np.isnan(x) & ~np.isnan(b)[None, :]
-    count = pair.sum(axis=1)
+    """Metrics against the benchmark ``b`` ((time,) or one row per series), over each row's
+    dates where both exist."""
     bb = np.broadcast_to(b, x.shape)
+    pair = ~np.isnan(x) & ~np.isnan(bb)
+    count = pair.sum(axis=1)
     mean_r, mean_b = _row_sum(x, pair) / count, _row_sum(bb, pair) / count
     dr = np.where(pair, x - mean_r[:, None], 0.0)
     db = np.where(pair, bb - mean_b[:, None], 0.0)
@@ -198,13 +199,16 @@ def metric_arrays(
     *,
     periods_per_year: int = TRADING_DAYS_PER_YEAR,
 ) -> dict[str, np.ndarray]:
-    """Every metric of METRIC_COLUMNS for the rows of ``x`` (series, time) against ``benchmark``."""
+    """Every metric of METRIC_COLUMNS for the rows of ``x`` (series, time) against ``benchmark``.
+
+    ``benchmark`` is one series (time,) shared by every row, or one row per row of ``x``.
+    """
     x = np.asarray(x, dtype=np.float64)
     benchmark = np.asarray(benchmark, dtype=np.float64)
     if x.shape[1] == 0:
         # No dates: one all-NaN period gives every metric NaN and 0 observations.
         x = np.full((x.shape[0], 1), np.nan)
-        benchmark = np.full(1, np.nan)
+        benchmark = np.full((*benchmark.shape[:-1], 1), np.nan)
     rf = risk_free_per_period(risk_free, periods_per_year=periods_per_year)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = _single_series(x, rf, periods_per_year) | _relative(

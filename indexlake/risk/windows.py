@@ -71,24 +71,57 @@ def metric_windows(
     dates = frame.index.to_numpy()
     names = frame.columns.to_numpy(dtype=object)
 
-    parts = []
-    for window, rows in _window_slices(frame.index, trailing).items():
-        xw = x[:, rows]
-        metrics = metric_arrays(xw, b[rows], risk_free, periods_per_year=periods_per_year)
-        first, last = _valid_bounds(~np.isnan(xw))
-        has = first >= 0
-        if window != WINDOW_FULL and not partial_windows:
-            spans = (life_first <= rows.start) & (life_last >= rows.stop - 1) & has
-            for name in METRIC_COLUMNS:
-                if name != "observations":
-                    metrics[name] = np.where(spans, metrics[name], np.nan)
-        part = pd.DataFrame(metrics)
-        part.insert(0, "window", window)
-        part.insert(1, "series", names)
-        window_dates = np.concatenate((dates[rows], [np.datetime64("NaT")]))
-        # Position -1 (no return in the window) picks the NaT appended at the end.
-        part.insert(2, "start_date", window_dates[first])
-        part.insert(3, "end_date", window_dates[last])
-        parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
-    return table.astype({"observations": "int64"})[list(WINDOW_COLUMNS)]
+    slices = _window_slices(frame.index, trailing)
+    starts = np.array([rows.start for rows in slices.values()], dtype=np.int64)
+    stops = np.array([rows.stop for rows in slices.values()], dtype=np.int64)
+    k, m = len(slices), x.shape[0]
+    metrics = {name: np.empty(k * m) for name in METRIC_COLUMNS}
+    metrics["observations"] = np.empty(k * m, dtype=np.int64)
+    first = np.empty(k * m, dtype=np.int64)
+    last = np.empty(k * m, dtype=np.int64)
+    # Windows are measured together as blocks of rows padded with NaN to a common length
+    # (padding is never a valid return, so each row's metrics are those of its own slice).
+    # The full window is its own block, so the others are padded to a year, not the history.
+    for group in (np.arange(1), np.arange(1, k)):
+        if not len(group):
+            continue
+        length = int((stops[group] - starts[group]).max())
+        pos = starts[group][:, None] + np.arange(length)[None, :]
+        inside = pos < stops[group][:, None]
+        pos = np.where(inside, pos, 0)
+        xs = np.where(inside[None, :, :], x[:, pos], np.nan).transpose(1, 0, 2)
+        xs = xs.reshape(len(group) * m, length)
+        bs = np.repeat(np.where(inside, b[pos], np.nan), m, axis=0)
+        out = metric_arrays(xs, bs, risk_free, periods_per_year=periods_per_year)
+        rows = (group[:, None] * m + np.arange(m)[None, :]).ravel()
+        for name in METRIC_COLUMNS:
+            metrics[name][rows] = out[name]
+        # First/last valid positions in the block, as positions in the whole history.
+        f, lst = _valid_bounds(~np.isnan(xs))
+        offset = np.repeat(starts[group], m)
+        first[rows] = np.where(f >= 0, offset + f, -1)
+        last[rows] = np.where(lst >= 0, offset + lst, -1)
+    if not partial_windows:
+        # A series whose life does not span a year or trailing window gets no metric for it.
+        window_start, window_stop = np.repeat(starts, m), np.repeat(stops, m)
+        spans = (
+            (np.tile(life_first, k) <= window_start)
+            & (np.tile(life_last, k) >= window_stop - 1)
+            & (first >= 0)
+        )
+        spans[:m] = True  # the full window
+        for name in METRIC_COLUMNS:
+            if name != "observations":
+                metrics[name] = np.where(spans, metrics[name], np.nan)
+    # Position -1 (no return in the window) picks the NaT appended at the end.
+    all_dates = np.concatenate((dates, np.array([np.datetime64("NaT")], dtype=dates.dtype)))
+    table = pd.DataFrame(
+        {
+            "window": np.repeat(np.array(list(slices), dtype=object), m),
+            "series": np.tile(names, k),
+            "start_date": all_dates[first],
+            "end_date": all_dates[last],
+            **metrics,
+        }
+    )
+    return table[list(WINDOW_COLUMNS)]
