@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test up bench lint format clean
+.PHONY: install demo verify chaos test up bench lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ install: $(STAMP)
 
 demo: install  ## run the main job on the built-in sandbox market
 	$(BIN)/indexlake demo
+
+chaos: install  ## the same backfill with every sandbox fault on and with none, compared
+	$(BIN)/indexlake chaos $(CHAOS_ARGS)
+
+verify: install  ## recompute the published strategies with bt, vectorbt, ffn and pandas
+	$(BIN)/indexlake verify
 
 test: install  ## the whole test suite
 	$(BIN)/python -m pytest -q

@@ -33,6 +33,10 @@ def _prefect_home() -> Path:
     return home
 
 
+# Exit code of a run that stopped cleanly before finishing (the vendor's daily credits ran out).
+EXIT_STOPPED = 3
+
+
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -79,6 +83,8 @@ def _run_flow(name: str, **params: object) -> None:
         typer.echo("")
         typer.echo(render_text(run))
         typer.echo(f"done in {time.perf_counter() - t0:.1f}s (Prefect API {api_url})")
+        if run.stopped:  # not a failure, but the run is incomplete: say so to scripts
+            raise typer.Exit(code=EXIT_STOPPED)
 
 
 @app.command()
@@ -159,6 +165,60 @@ def catalog() -> None:
 
 
 @app.command()
+def verify(
+    strategy: Annotated[list[str] | None, typer.Option(help="Strategy id (repeatable).")] = None,
+) -> None:
+    """Recompute published strategies with bt, vectorbt, ffn and pandas; exit 1 on a mismatch."""
+    from indexlake.methodology.strategy import StrategyFileError, load_strategies
+    from indexlake.sources.factory import universe
+    from indexlake.verify.published import NotPublishedError
+    from indexlake.verify.run import (
+        MissingEnginesError,
+        NotVerifiableError,
+        render_text,
+        verify_lake,
+    )
+
+    settings = load_settings()
+    try:
+        found = load_strategies(settings.strategies_dir, strategy or None)
+        report = verify_lake(
+            settings.lake_root, found, universe(settings), require_published=bool(strategy)
+        )
+    except (StrategyFileError, NotPublishedError, MissingEnginesError, NotVerifiableError) as exc:
+        _fail(str(exc))
+    typer.echo(render_text(report))
+    if not report.passed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def chaos(
+    years: Annotated[int, typer.Option(help="Years of history to backfill.")] = 2,
+    symbols: Annotated[int, typer.Option(help="Sandbox universe size.")] = 30,
+    rate: Annotated[float, typer.Option(help="Probability of each fault kind.")] = 0.02,
+    seed: Annotated[int, typer.Option(help="Fault seed.")] = 7,
+    workdir: Annotated[Path, typer.Option(help="Where the two runs' data go.")] = Path(
+        "data/chaos"
+    ),
+) -> None:
+    """Backfill with every sandbox fault on, then with none, and compare what was published."""
+    from indexlake.calendar import latest_completed_trading_day
+    from indexlake.chaos import run_chaos
+    from indexlake.pipeline.ranges import history_range
+
+    if not 0 < rate <= 1:
+        _fail(f"--rate must be in (0, 1], not {rate}")
+    start, end = history_range(latest_completed_trading_day(), years)
+    typer.echo(f"chaos: backfill {start}..{end}, {symbols} symbols, each fault kind at {rate}")
+    result = run_chaos(workdir, start, end, rate=rate, seed=seed, n_symbols=symbols)
+    for line in result.lines():
+        typer.echo(line)
+    if result.differences or result.clean_exit:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def api() -> None:
     """Serve the read API (OpenAPI at /docs)."""
     from indexlake.api.app import serve
@@ -199,6 +259,19 @@ def up(
 
     settings = load_settings()
     sys.exit(run_stack(_prefect_home(), settings.api.host, settings.api.port, prefect_port))
+
+
+dq_app = typer.Typer(help="Data quality: validation results and the quarantine.")
+app.add_typer(dq_app, name="dq")
+
+
+@dq_app.command("status")
+def dq_status() -> None:
+    """Latest validation outcome and quarantined rows of each dataset partition."""
+    from indexlake.quality.status import render_status, status_table
+
+    settings = load_settings()
+    typer.echo(render_status(status_table(settings.lake_root)))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from indexlake.risk.settings import RiskSettings
+
 DEFAULT_CONFIG_FILE = "indexlake.toml"
 
 
@@ -37,6 +39,34 @@ class SandboxSettings(BaseModel):
     market_cap_plan: bool = True
     statistics_plan: bool = True
     index_access: bool = True
+    # Serve from a child process (its own core and GIL) instead of a thread: for large runs
+    # and the benchmark; switchable faults need the in-thread server.
+    own_process: bool = False
+    # Length of the sandbox's credit "minute" (the client paces to the same length); shorten
+    # it to exercise the limits quickly. 0 credits a day means unlimited.
+    minute_seconds: float = Field(60.0, gt=0)
+    credits_per_day: int = Field(0, ge=0)
+    # Switchable faults, kind -> probability (indexlake.sources.sandbox.faults.FAULT_KINDS, or
+    # `all`), e.g. INDEXLAKE_SANDBOX__FAULTS__TIMEOUT=0.02; deterministic for a `fault_seed`.
+    faults: dict[str, float] = Field(default_factory=dict)
+    # kind -> 1-based request ordinals (symbol answers for per-symbol kinds) that always fail.
+    fault_schedule: dict[str, list[int]] = Field(default_factory=dict)
+    fault_seed: int = 0
+    # How long a `slow` answer waits, and how long a `timeout` answer hangs (the client's
+    # timeout for the sandbox is cut below it while the timeout fault is on).
+    slow_seconds: float = Field(0.3, ge=0)
+    hang_seconds: float = Field(6.0, gt=0)
+    # When set, each source opened appends one JSON line here on close: faults injected by
+    # kind, the client's retries by kind, pacing, and the sandbox's per-minute credit ledger.
+    fault_report: Path | None = None
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, v: dict[str, float]) -> dict[str, float]:
+        from indexlake.sources.sandbox.faults import expand_rates
+
+        expand_rates(v)  # raises naming an unknown kind or a probability outside [0, 1]
+        return {k.strip().lower(): p for k, p in v.items()}
 
 
 class TwelveDataSettings(BaseModel):
@@ -49,6 +79,8 @@ class TwelveDataSettings(BaseModel):
     credits_per_minute: int = Field(8, ge=1)
     credits_per_day: int = Field(800, ge=1)
     batch_size: int = Field(120, ge=1, le=120)
+    # Requests in flight at once (per-symbol endpoints); credit pacing still bounds the rate.
+    max_workers: int = Field(4, ge=1, le=32)
     timeout_seconds: float = Field(30.0, gt=0)
     max_attempts: int = Field(5, ge=1)
     # Last resort of the market cap chain: market cap = close x this share count, by symbol.
@@ -71,6 +103,9 @@ class TwelveDataSettings(BaseModel):
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    # Serve strategies whose file says visibility = "private" (and published strategies whose
+    # visibility is unknown, see indexlake/api/app.py); off: they answer 404 like unknown ids.
+    include_private: bool = False
 
 
 class Settings(BaseSettings):
@@ -92,9 +127,16 @@ class Settings(BaseSettings):
     history_years: int = Field(5, ge=1, le=50)
     # Backfills fetch, validate and publish this many calendar years at a time.
     chunk_years: int = Field(5, ge=1, le=50)
+    # Land cash dividends (/dividends, per symbol) with prices and market caps.
+    fetch_dividends: bool = True
+    # Reference answers (/statistics shares, /profile) are cached under data_dir/reference for
+    # this long, so repeated runs do not spend credits on them again; 0 turns the cache off.
+    reference_ttl_hours: float = Field(24 * 7, ge=0)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     twelvedata: TwelveDataSettings = Field(default_factory=TwelveDataSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    # Alert thresholds, stress windows and sector labels of the risk outputs.
+    risk: RiskSettings = Field(default_factory=RiskSettings)
 
     @field_validator("symbols")
     @classmethod

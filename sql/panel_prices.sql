@@ -1,10 +1,10 @@
--- Daily closes of the given symbols in [start, end], long format, for the index engine.
+-- Daily closes and volumes of the given symbols in [start, end], long, for the index engine.
 with prices as (
-    select date, symbol, close from {prices}
+    select date, symbol, close, volume from {prices}
 ),
 
 final as (
-    select date, symbol, close
+    select date, symbol, close, volume
     from prices
     where symbol in (select unnest($symbols))
       and date between $start and $end

@@ -42,9 +42,12 @@ def clear_staging(data_dir: Path, run_id: str) -> None:
 def report_run(run: summary.RunSummary) -> summary.RunSummary:
     """Fill in the strategy table and attach the run summary as a markdown artifact."""
     run.strategies = summary.strategy_table(run.lake_root, run.benchmark)
+    run.comparison = summary.comparison_table(run.lake_root)
     create_markdown_artifact(
         key="indexlake-run-summary",
         markdown=summary.render_markdown(run),
         description=f"indexlake run {run.run_id}",
     )
+    if run.stopped:
+        get_run_logger().warning("run stopped early, strategies not recomputed: %s", run.stopped)
     return run

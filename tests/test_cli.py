@@ -41,5 +41,6 @@ def test_strategies_lists_the_shipped_files(monkeypatch: pytest.MonkeyPatch) -> 
         "inverse_vol",
         "min_variance",
         "top50_cap",
+        "top50_cap_tr",
         "ucits_capped",
     ]

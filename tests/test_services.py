@@ -103,7 +103,7 @@ def test_up_serves_ui_and_api_and_runs_a_backfill_from_the_deployment(stack) -> 
     # Three months of history: too short for the lookbacks of inverse_vol (63 returns) and
     # min_variance (252), which are listed (from their files) but not computed yet.
     computed = sorted(s["id"] for s in strategies if s["last_date"] is not None)
-    assert computed == ["capped_cap10", "equal_weight", "top50_cap", "ucits_capped"]
+    assert computed == ["capped_cap10", "equal_weight", "top50_cap", "top50_cap_tr", "ucits_capped"]
     assert {s["id"] for s in strategies} >= {"inverse_vol", "min_variance"}
     levels = httpx.get(f"{read_api}/v1/strategies/equal_weight/levels", timeout=10).json()
     assert levels["levels"][0]["level"] == 1000.0

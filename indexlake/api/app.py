@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query
 from fastapi import Path as PathParam
@@ -33,6 +33,7 @@ from indexlake.risk.windows import WINDOW_FULL
 
 log = logging.getLogger(__name__)
 
+Visibility = Literal["public", "private"]
 API_PREFIX = "/v1"
 STRATEGY_DATASETS = (INDEX_LEVELS, ALLOCATIONS, REBALANCE_ORDERS, RISK_METRICS)
 
@@ -62,26 +63,62 @@ class StrategyInfo:
     name: str | None
     description: str | None
     benchmark: str
+    owner: str | None = None
+    visibility: Visibility | None = None
 
 
-def load_strategy_info(directory: Path) -> dict[str, StrategyInfo]:
-    """Strategy metadata by id from the strategy files; empty if there are none or they fail."""
-    if not Path(directory).is_dir():
-        return {}
-    try:
-        from indexlake.methodology.strategy import load_strategies
-    except ImportError:
-        return {}
-    try:
-        strategies = load_strategies(directory)
-    except (ValueError, OSError) as exc:
-        # The API serves published data; a broken strategy file must not take it down.
-        log.warning("strategy files unusable, serving ids from the data only: %s", exc)
-        return {}
-    return {
-        s.id: StrategyInfo(id=s.id, name=s.name, description=s.description, benchmark=s.benchmark)
-        for s in strategies
-    }
+@dataclass(frozen=True)
+class StrategyFiles:
+    """The strategy files' metadata by id; ``complete`` when every file could be read."""
+
+    info: dict[str, StrategyInfo]
+    complete: bool = True
+
+    def hidden(self, published: Iterable[str], include_private: bool) -> set[str]:
+        """Ids not to serve: private ones, unless ``include_private``.
+
+        A published id without a readable strategy file has an unknown visibility: it is
+        served (as before visibility existed) while every strategy file reads, and hidden
+        while some file does not, since that file may be its private definition.
+        """
+        if include_private:
+            return set()
+        hidden = {i for i, meta in self.info.items() if meta.visibility == "private"}
+        if not self.complete:
+            hidden |= set(published) - set(self.info)
+        return hidden
+
+
+def load_strategy_info(directory: Path) -> StrategyFiles:
+    """Strategy metadata by id from the strategy files, file by file (a broken file is logged
+    and skipped, and makes the result incomplete); empty when there are none."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return StrategyFiles({})
+    from indexlake.methodology.strategy import STRATEGY_FILE_SUFFIX, load_strategy
+
+    info: dict[str, StrategyInfo] = {}
+    complete = True
+    for path in sorted(directory.glob(f"*{STRATEGY_FILE_SUFFIX}")):
+        try:
+            s = load_strategy(path)
+        except (ValueError, OSError) as exc:
+            # The API serves published data; a broken strategy file must not take it down.
+            log.warning("strategy file unusable: %s", exc)
+            complete = False
+            continue
+        meta = StrategyInfo(
+            id=s.id,
+            name=s.name,
+            description=s.description,
+            benchmark=s.benchmark,
+            owner=s.owner,
+            visibility=s.visibility,
+        )
+        # Two files with one id: the pipeline refuses them; here the private one wins.
+        if s.id not in info or meta.visibility == "private":
+            info[s.id] = meta
+    return StrategyFiles(info, complete)
 
 
 def _check_range(start: dt.date | None, end: dt.date | None) -> None:
@@ -127,12 +164,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.reader = reader
     v1 = APIRouter(prefix=API_PREFIX, tags=["strategies"])
 
+    include_private = settings.api.include_private
+
+    def visible_strategies() -> tuple[dict[str, StrategyInfo], set[str]]:
+        """The served strategies' file metadata, and the ids of strategies hidden from view."""
+        files = load_strategy_info(settings.strategies_dir)
+        published: set[str] = set()
+        for dataset in STRATEGY_DATASETS:
+            published |= reader.partitions(dataset)
+        hidden = files.hidden(published, include_private)
+        info = {k: v for k, v in files.info.items() if k not in hidden}
+        return info, hidden
+
     def require_strategy(strategy_id: str) -> dict[str, StrategyInfo]:
-        """The strategy files' metadata, after a 404 if neither files nor data know the id."""
-        info = load_strategy_info(settings.strategies_dir)
+        """The served strategies' metadata, after a 404 if the id is unknown or hidden (a
+        private strategy answers exactly like an unknown one)."""
+        info, hidden = visible_strategies()
         known = set(info)
         for dataset in STRATEGY_DATASETS:
             known |= reader.partitions(dataset)
+        known -= hidden
         if strategy_id not in known:
             listing = ", ".join(sorted(known)) or "none published yet"
             raise HTTPException(404, detail=f"unknown strategy {strategy_id!r}; known: {listing}")
@@ -141,7 +192,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/health", response_model=models.Health, tags=["service"])
     def health() -> models.Health:
         """Liveness, lake root, latest published date and the datasets present."""
-        latest = reader.latest_date()
+        latest = reader.latest_date(exclude=visible_strategies()[1])
         return models.Health(
             status="ok" if latest is not None else "empty",
             lake_root=str(settings.lake_root),
@@ -151,9 +202,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @v1.get("/strategies", response_model=list[models.StrategySummary])
     def strategies() -> list[models.StrategySummary]:
-        """Every strategy with published levels or a strategy file, sorted by id."""
-        info = load_strategy_info(settings.strategies_dir)
-        published = {row["strategy_id"]: row for row in reader.strategy_summaries()}
+        """Every strategy with published levels or a strategy file, sorted by id (private
+        strategies only when the API is configured to include them)."""
+        info, hidden = visible_strategies()
+        published = {
+            row["strategy_id"]: row
+            for row in reader.strategy_summaries()
+            if row["strategy_id"] not in hidden
+        }
         out = []
         for strategy_id in sorted(set(info) | set(published)):
             meta = info.get(strategy_id)
@@ -164,6 +220,8 @@ def create_app(settings: Settings) -> FastAPI:
                     name=meta.name if meta else None,
                     description=meta.description if meta else None,
                     benchmark=meta.benchmark if meta else settings.benchmark,
+                    owner=meta.owner if meta else None,
+                    visibility=meta.visibility if meta else None,
                     first_date=row.get("first_date"),
                     last_date=row.get("last_date"),
                     latest_level=row.get("latest_level"),

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +73,18 @@ class LakeReader:
                 self._db.close()
                 self._db = None
 
-    def files(self, dataset: Dataset) -> list[str]:
-        """The published Parquet files of a dataset, sorted (empty if none yet)."""
+    def files(self, dataset: Dataset, exclude: Collection[str] = ()) -> list[str]:
+        """The published Parquet files of a dataset, sorted (empty if none yet), without the
+        partitions whose value is in ``exclude``."""
         directory = self.lake_root / dataset.name
         if not directory.is_dir():
             return []
-        return sorted(str(p) for p in directory.glob(PARQUET_GLOB) if p.is_file())
+        skip = {f"{dataset.partition}={value}" for value in exclude}
+        return sorted(
+            str(p)
+            for p in directory.glob(PARQUET_GLOB)
+            if p.is_file() and p.parent.name not in skip
+        )
 
     def partitions(self, dataset: Dataset) -> set[str]:
         """Partition values (from ``<column>=<value>`` directory names) that hold files."""
@@ -98,15 +104,17 @@ class LakeReader:
         sql: str,
         datasets: Mapping[str, Dataset],
         params: Mapping[str, Any] | None = None,
+        exclude: Collection[str] = (),
     ) -> list[dict[str, Any]]:
-        """Rows of ``sql`` as dicts; ``datasets`` binds each file-list parameter to a dataset.
+        """Rows of ``sql`` as dicts; ``datasets`` binds each file-list parameter to a dataset
+        (without the partitions whose value is in ``exclude``).
 
         A dataset with no files yet yields no rows (no query is run), not an error.
         """
         for attempt in range(1, READ_ATTEMPTS + 1):
             bound: dict[str, Any] = dict(params or {})
             for name, dataset in datasets.items():
-                bound[name] = self.files(dataset)
+                bound[name] = self.files(dataset, exclude)
             if any(not files for files in (bound[name] for name in datasets)):
                 return []
             try:
@@ -126,9 +134,9 @@ class LakeReader:
 
     # Named queries: one per endpoint, so the SQL and its parameters stay together.
 
-    def latest_date(self) -> dt.date | None:
-        """The latest date with a published index level, any strategy."""
-        rows = self.query(load_sql("api_latest_date"), {"levels": INDEX_LEVELS})
+    def latest_date(self, exclude: Collection[str] = ()) -> dt.date | None:
+        """The latest date with a published index level, any strategy not in ``exclude``."""
+        rows = self.query(load_sql("api_latest_date"), {"levels": INDEX_LEVELS}, exclude=exclude)
         return rows[0]["latest_date"] if rows else None
 
     def strategy_summaries(self) -> list[dict[str, Any]]:

@@ -26,6 +26,12 @@ class StrategySummary(BaseModel):
     name: str | None = None
     description: str | None = None
     benchmark: str
+    owner: str | None = Field(None, description="Owner named in the strategy file.")
+    visibility: Literal["public", "private"] | None = Field(
+        None,
+        description="From the strategy file; private strategies are listed and served only "
+        "when the API is configured with `api.include_private`. Null without a strategy file.",
+    )
     first_date: dt.date | None = None
     last_date: dt.date | None = None
     latest_level: float | None = None

@@ -66,6 +66,22 @@ MARKET_CAPS = Dataset(
     "(`market_cap` endpoint, `statistics` close x shares, or `configured` shares).",
 )
 
+DIVIDENDS = Dataset(
+    name="dividends",
+    schema=pa.schema(
+        [
+            ("date", pa.date32()),
+            ("symbol", pa.string()),
+            ("amount", pa.float64()),
+        ]
+    ),
+    partition="year",
+    partition_type=pa.int32(),
+    key=("symbol", "date"),
+    description="Cash dividends per share by ex-date (`date`), split-adjusted on the same basis "
+    "as the `prices` closes (a later split divides earlier amounts like earlier closes).",
+)
+
 INDEX_LEVELS = Dataset(
     name="index_levels",
     schema=pa.schema(
@@ -168,6 +184,100 @@ RISK_METRICS = Dataset(
     "trailing 63 and 252 days.",
 )
 
+ROLLING_SERIES = Dataset(
+    name="rolling_series",
+    schema=pa.schema(
+        [
+            ("date", pa.date32()),
+            ("subject", pa.string()),
+            ("symbol", pa.string()),
+            ("rolling_vol_63", pa.float64()),
+            ("rolling_vol_252", pa.float64()),
+            ("rolling_beta_252", pa.float64()),
+            ("drawdown", pa.float64()),
+        ]
+    ),
+    partition="strategy_id",
+    partition_type=pa.string(),
+    key=("strategy_id", "subject", "date"),
+    description="Per date, for each strategy and its benchmark over the same dates: rolling "
+    "63/252-day annualised volatility, 252-day beta (NaN until the window is full) and the "
+    "drawdown from the running peak.",
+)
+
+STRESS_TESTS = Dataset(
+    name="stress_tests",
+    schema=pa.schema(
+        [
+            ("test", pa.string()),
+            ("scenario", pa.string()),
+            ("subject", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("coverage", pa.string()),
+            ("shock", pa.float64()),
+            ("exposure", pa.float64()),
+            ("stressed_return", pa.float64()),
+            ("detail", pa.string()),
+        ]
+    ),
+    partition="strategy_id",
+    partition_type=pa.string(),
+    key=("strategy_id", "test", "scenario", "subject"),
+    description="Stress tests of each strategy (and its benchmark): worst 1/5/20-day returns, "
+    "named historical windows replayed where the data covers them, benchmark shocks through "
+    "beta and sector shocks through the latest weights; `coverage` says when one could not run.",
+)
+
+RISK_ALERTS = Dataset(
+    name="risk_alerts",
+    schema=pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("date", pa.date32()),
+            ("metric", pa.string()),
+            ("window", pa.string()),
+            ("value", pa.float64()),
+            ("threshold", pa.float64()),
+            ("comparison", pa.string()),
+        ]
+    ),
+    partition="strategy_id",
+    partition_type=pa.string(),
+    key=("strategy_id", "run_id", "metric", "window"),
+    description="Thresholds breached by a strategy's published risk, one row per breach and "
+    "run (kept across runs).",
+)
+
+STRATEGY_COMPARISON = Dataset(
+    name="strategy_comparison",
+    schema=pa.schema(
+        [
+            ("window", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("observations", pa.int32()),
+            ("total_return", pa.float64()),
+            ("annualised_return", pa.float64()),
+            ("annualised_volatility", pa.float64()),
+            ("sharpe", pa.float64()),
+            ("max_drawdown", pa.float64()),
+            ("average_annual_turnover", pa.float64()),
+            ("benchmark_symbol", pa.string()),
+            ("benchmark_total_return", pa.float64()),
+            ("benchmark_annualised_return", pa.float64()),
+            ("excess_return", pa.float64()),
+            ("tracking_error", pa.float64()),
+            ("information_ratio", pa.float64()),
+        ]
+    ),
+    partition="strategy_id",
+    partition_type=pa.string(),
+    key=("strategy_id", "window"),
+    description="One row per strategy: full-period return, risk, turnover and performance "
+    "against its benchmark, as of its last computation.",
+)
+
 DQ_RESULTS = Dataset(
     name="dq_results",
     schema=pa.schema(
@@ -182,6 +292,7 @@ DQ_RESULTS = Dataset(
             ("unexpected_count", pa.int64()),
             ("element_count", pa.int64()),
             ("sample", pa.string()),
+            ("severity", pa.string()),
         ]
     ),
     partition="dataset",
@@ -190,15 +301,44 @@ DQ_RESULTS = Dataset(
     description="One row per expectation evaluated on each batch before publishing.",
 )
 
+QUARANTINE = Dataset(
+    name="quarantine",
+    schema=pa.schema(
+        [
+            ("key", pa.string()),
+            ("row", pa.string()),
+            ("reason", pa.string()),
+            ("suite", pa.string()),
+            ("expectation", pa.string()),
+            ("partition", pa.string()),
+            ("run_id", pa.string()),
+            ("quarantined_at", pa.timestamp("us", tz="UTC")),
+            ("resolved_at", pa.timestamp("us", tz="UTC")),
+            ("resolved_run_id", pa.string()),
+        ]
+    ),
+    partition="dataset",
+    partition_type=pa.string(),
+    key=("dataset", "key", "run_id"),
+    description="Rows of an ingested batch that failed a critical expectation and were held "
+    "back from publishing; resolved once the same key later publishes clean.",
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
         PRICES,
         MARKET_CAPS,
+        DIVIDENDS,
         INDEX_LEVELS,
         ALLOCATIONS,
         REBALANCE_ORDERS,
         RISK_METRICS,
+        ROLLING_SERIES,
+        STRESS_TESTS,
+        RISK_ALERTS,
+        STRATEGY_COMPARISON,
         DQ_RESULTS,
+        QUARANTINE,
     )
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,12 +15,22 @@ import pyarrow.compute as pc
 from indexlake.calendar import trading_days
 from indexlake.lake.partitions import write_partition
 from indexlake.lake.query import query_arrow
-from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS, RISK_METRICS
-from indexlake.methodology.engine import compute_index
+from indexlake.lake.schemas import (
+    ALLOCATIONS,
+    INDEX_LEVELS,
+    REBALANCE_ORDERS,
+    RISK_METRICS,
+    ROLLING_SERIES,
+    STRESS_TESTS,
+)
+from indexlake.methodology.engine import IndexResult, compute_index
 from indexlake.methodology.strategy import Strategy
+from indexlake.pipeline.risk_outputs import strategy_risk_outputs
 from indexlake.risk.report import risk_metrics
+from indexlake.risk.settings import RiskSettings
 
-# Every landed date is used: strategies are recomputed over the whole history each run.
+# Every landed date is read; the daily refresh may then append to a strategy rather than
+# recompute it (daily_compute.py).
 ALL_DATES = (date(1900, 1, 1), date(2100, 12, 31))
 
 
@@ -35,6 +46,11 @@ class Panel:
     market_caps: pd.DataFrame
     benchmarks: pd.DataFrame
     gaps: list[tuple[date, date]] = field(default_factory=list)
+    # Daily traded shares of the universe (same grid as closes), for liquidity filters.
+    volumes: pd.DataFrame | None = None
+    # Cash dividends per share by ex-date (same grid as closes, NaN = none), split-adjusted on
+    # the closes' basis, for total-return indexes.
+    dividends: pd.DataFrame | None = None
 
 
 def session_gaps(dates: pd.DatetimeIndex) -> list[tuple[date, date]]:
@@ -82,7 +98,17 @@ def load_panel(lake_root: Path, symbols: list[str], benchmarks: list[str]) -> Pa
         closes = closes.loc[pd.Timestamp(gaps[-1][1]) + pd.Timedelta(days=1) :]
     bench = _wide(bench, "close", benchmarks).reindex(index=closes.index)
     market_caps = _wide(caps, "market_cap", symbols).reindex(index=closes.index)
-    return Panel(closes=closes, market_caps=market_caps, benchmarks=bench, gaps=gaps)
+    volumes = _wide(prices, "volume", symbols).reindex(index=closes.index)
+    paid = query_arrow(lake_root, "panel_dividends", {"symbols": symbols, "start": lo, "end": hi})
+    dividends = _wide(paid, "amount", symbols).reindex(index=closes.index, columns=closes.columns)
+    return Panel(
+        closes=closes,
+        market_caps=market_caps,
+        benchmarks=bench,
+        gaps=gaps,
+        volumes=volumes,
+        dividends=dividends,
+    )
 
 
 @dataclass
@@ -94,6 +120,10 @@ class StrategyOutputs:
     allocations: pd.DataFrame
     orders: pd.DataFrame
     risk: pd.DataFrame
+    # rolling_series and stress_tests rows, and the strategy_comparison row (published apart).
+    rolling: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stress: pd.DataFrame = field(default_factory=pd.DataFrame)
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def benchmark_for(
@@ -107,14 +137,43 @@ def benchmark_for(
 
 
 def compute_strategy(
-    strategy: Strategy, panel: Panel, fallbacks: list[str] | None = None
+    strategy: Strategy,
+    panel: Panel,
+    fallbacks: list[str] | None = None,
+    *,
+    risk_settings: RiskSettings | None = None,
+    sectors: Mapping[str, str] | None = None,
 ) -> StrategyOutputs:
     """Run the index engine and the risk metrics for one strategy.
 
     The benchmark is the strategy's own symbol, or the first of ``fallbacks`` (ETFs tracking
     it) that is landed over the strategy's dates; the risk rows name the one used.
+    ``risk_settings`` (stress windows and shocks) and ``sectors`` (symbol -> sector label)
+    feed the stress tests.
     """
-    result = compute_index(strategy, panel.closes, panel.market_caps)
+    result = compute_index(
+        strategy,
+        panel.closes,
+        panel.market_caps,
+        dividends=getattr(panel, "dividends", None),
+        volumes=panel.volumes,
+    )
+    return strategy_outputs(
+        strategy, result, panel, fallbacks, risk_settings=risk_settings, sectors=sectors
+    )
+
+
+def strategy_outputs(
+    strategy: Strategy,
+    result: IndexResult,
+    panel: Panel,
+    fallbacks: list[str] | None = None,
+    *,
+    risk_settings: RiskSettings | None = None,
+    sectors: Mapping[str, str] | None = None,
+) -> StrategyOutputs:
+    """The published outputs of an engine result (whole history): the risk metrics, rolling
+    and stress rows are computed from its full level series (see ``compute_strategy``)."""
     levels = result.levels.set_index("date")["level"]
     candidates = list(dict.fromkeys([strategy.benchmark, *(fallbacks or [])]))
     symbol = benchmark_for(levels.index, panel.benchmarks, candidates)
@@ -125,12 +184,26 @@ def compute_strategy(
         )
     bench = panel.benchmarks[symbol].reindex(levels.index)
     risk = risk_metrics(levels, bench, benchmark_symbol=symbol)
+    extra = strategy_risk_outputs(
+        strategy.id,
+        levels,
+        bench,
+        benchmark_symbol=symbol,
+        risk=risk,
+        allocations=result.allocations,
+        orders=result.orders,
+        settings=risk_settings or RiskSettings(),
+        sectors=sectors or {},
+    )
     return StrategyOutputs(
         strategy_id=strategy.id,
         levels=result.levels,
         allocations=result.allocations,
         orders=result.orders,
         risk=risk,
+        rolling=extra.rolling,
+        stress=extra.stress,
+        comparison=extra.comparison,
     )
 
 
@@ -142,6 +215,8 @@ def publish_outputs(lake_root: Path, outputs: StrategyOutputs) -> dict[str, int]
         (ALLOCATIONS, outputs.allocations),
         (REBALANCE_ORDERS, outputs.orders),
         (RISK_METRICS, outputs.risk),
+        (ROLLING_SERIES, outputs.rolling),
+        (STRESS_TESTS, outputs.stress),
     ):
         write_partition(lake_root, dataset, outputs.strategy_id, frame)
         written[dataset.name] = len(frame)

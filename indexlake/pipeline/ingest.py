@@ -9,7 +9,7 @@ partition, so a re-run of the same range is idempotent and rows outside it are k
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,8 +28,9 @@ from indexlake.lake.partitions import (
     write_partition,
 )
 from indexlake.lake.query import query_frame
-from indexlake.lake.schemas import DATASETS, MARKET_CAPS, PRICES
-from indexlake.sources.base import Source, SymbolError
+from indexlake.lake.schemas import DATASETS, DIVIDENDS, MARKET_CAPS, PRICES
+from indexlake.pipeline.landing_log import record_landed
+from indexlake.sources.base import FetchResult, Source, SymbolError
 from indexlake.sources.benchmark import fetch_benchmark
 
 Mode = Literal["missing", "all"]
@@ -82,7 +83,7 @@ def latest_landed_date(lake_root: Path) -> date | None:
 
 def _stage(frame: pd.DataFrame, dataset: str, path: Path) -> int:
     table = to_table(frame, DATASETS[dataset])
-    write_file_atomic(table, path)
+    write_file_atomic(table, path, scratch=True)
     return table.num_rows
 
 
@@ -94,8 +95,11 @@ def ingest_chunk(
     benchmarks: str | Sequence[str],
     start: date,
     end: date,
+    *,
+    dividends: bool = True,
 ) -> list[StagedBatch]:
-    """Fetch prices (symbols + benchmark) and market caps (symbols) and land them in staging.
+    """Fetch prices (symbols + benchmark), market caps and dividends (symbols, when the source
+    serves them and ``dividends`` is on) and land them in staging.
 
     ``benchmarks`` are candidates tried in order (SPX, then ETFs tracking it); the prices
     batch records which one served in ``StagedBatch.benchmark``.
@@ -104,6 +108,12 @@ def ingest_chunk(
     stage = staging_dir(data_dir, run_id)
     label = f"{start}_{end}"
     members = [s for s in symbols if s not in candidates]
+    fetch_dividends = getattr(source, "fetch_dividends", None)
+    per_symbol: list[tuple[str, Callable[..., FetchResult]]] = []
+    if members:
+        per_symbol.append((MARKET_CAPS.name, source.fetch_market_caps))
+        if dividends and fetch_dividends is not None:
+            per_symbol.append((DIVIDENDS.name, fetch_dividends))
     prices = source.fetch_prices(members, start, end) if members else None
     bench, served = fetch_benchmark(source, start, end, candidates)
     frames = [r.frame for r in (prices, bench) if r is not None and not r.frame.empty]
@@ -121,18 +131,19 @@ def ingest_chunk(
             benchmark=served,
         )
     ]
-    if members:
-        caps = source.fetch_market_caps(members, start, end)
-        path = stage / MARKET_CAPS.name / f"{label}.parquet"
+    del frames, price_frame, prices  # one dataset's frames in memory at a time
+    for name, fetch in per_symbol:
+        result = fetch(members, start, end)
+        path = stage / name / f"{label}.parquet"
         batches.append(
             StagedBatch(
-                dataset=MARKET_CAPS.name,
+                dataset=name,
                 start=start,
                 end=end,
                 symbols=members,
                 path=path,
-                rows=_stage(caps.frame, MARKET_CAPS.name, path),
-                errors=list(caps.errors),
+                rows=_stage(result.frame, name, path),
+                errors=list(result.errors),
             )
         )
     return batches
@@ -157,6 +168,7 @@ def publish_batch(lake_root: Path, batch: StagedBatch) -> int:
             continue
         merged = merge_range(existing, part, batch.replace_symbols, lo, hi)
         write_partition(lake_root, dataset, year, merged)
+    record_landed(lake_root, batch.dataset, batch.replace_symbols, batch.start, batch.end)
     return len(frame)
 
 

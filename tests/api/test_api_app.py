@@ -74,6 +74,8 @@ class TestStrategies:
         # No strategy file: metadata from the data only, benchmark from settings.
         assert numeric["name"] is None
         assert numeric["benchmark"] == "SPX"
+        assert (numeric["owner"], numeric["visibility"]) == (None, None)
+        assert (alpha["owner"], alpha["visibility"]) == ("indexlake", "public")
 
     def test_strategy_file_without_data_is_listed(self, client: TestClient) -> None:
         assert client.get("/v1/strategies").json() == [
@@ -82,17 +84,26 @@ class TestStrategies:
                 "name": "Alpha Top 3",
                 "description": "Three names, capped market cap.",
                 "benchmark": "NDX",
+                "owner": "indexlake",
+                "visibility": "public",
                 "first_date": None,
                 "last_date": None,
                 "latest_level": None,
             }
         ]
 
-    def test_broken_strategy_files_fall_back_to_the_data(self, client, lake, settings) -> None:
+    def test_a_broken_strategy_file_hides_only_what_it_may_define(
+        self, client, lake, settings
+    ) -> None:
         (settings.strategies_dir / "broken.toml").write_text("id = [")
         body = client.get("/v1/strategies").json()
-        assert [s["id"] for s in body] == ["2024", "alpha"]
-        assert all(s["name"] is None for s in body)
+        # alpha's own file still reads; "2024" has no file, and the broken one may be its
+        # private definition: it is not served until the files read again.
+        assert [s["id"] for s in body] == ["alpha"]
+        assert body[0]["name"] == "Alpha Top 3"
+        assert client.get("/v1/strategies/2024/levels").status_code == 404
+        (settings.strategies_dir / "broken.toml").unlink()
+        assert [s["id"] for s in client.get("/v1/strategies").json()] == ["2024", "alpha"]
 
 
 class TestLevels:
