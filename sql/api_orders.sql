@@ -9,6 +9,13 @@ served AS (
     SELECT max(rebalance_date) AS rebalance_date
     FROM orders WHERE $on IS NULL OR rebalance_date <= $on::DATE
 )
-SELECT o.*
+SELECT
+    o.*,
+    -- Constituent change: a name entering (no weight before), leaving (none after), or staying.
+    CASE
+        WHEN coalesce(o.weight_before, 0) = 0 AND coalesce(o.weight_after, 0) > 0 THEN 'add'
+        WHEN coalesce(o.weight_before, 0) > 0 AND coalesce(o.weight_after, 0) = 0 THEN 'drop'
+        ELSE 'reweight'
+    END AS change
 FROM orders AS o JOIN served USING (rebalance_date)
 ORDER BY o.notional DESC, o.symbol

@@ -275,6 +275,8 @@ def create_app(settings: Settings) -> FastAPI:
             strategy_id=strategy_id,
             requested_date=rebalance_date,
             rebalance_date=rows[0]["rebalance_date"],
+            added=sorted(r["symbol"] for r in rows if r["change"] == "add"),
+            dropped=sorted(r["symbol"] for r in rows if r["change"] == "drop"),
             orders=rows,
         )
 

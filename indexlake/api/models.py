@@ -85,6 +85,10 @@ class Order(BaseModel):
     notional: float | None
     weight_before: float | None
     weight_after: float | None
+    change: Literal["add", "drop", "reweight"] = Field(
+        description="Constituent change: `add` (no weight before), `drop` (none after), "
+        "`reweight` (a member before and after)."
+    )
 
 
 class Orders(BaseModel):
@@ -93,6 +97,8 @@ class Orders(BaseModel):
     strategy_id: str
     requested_date: dt.date | None = Field(description="The `rebalance_date` asked for.")
     rebalance_date: dt.date = Field(description="The rebalance served.")
+    added: list[str] = Field(description="Symbols entering the index at this rebalance.")
+    dropped: list[str] = Field(description="Symbols leaving the index at this rebalance.")
     orders: list[Order]
 
 

@@ -134,8 +134,10 @@ class LakeBuilder:
                     orders["quantity"].append(10.0 * (i + 1))
                     orders["price"].append(closes[symbol][day])
                     orders["notional"].append(10.0 * (i + 1) * closes[symbol][day])
-                    orders["weight_before"].append(0.3)
-                    orders["weight_after"].append(1 / 3)
+                    # The last rebalance adds SYMBOLS[0] and drops SYMBOLS[1].
+                    last = n == len(REBALANCES) - 1
+                    orders["weight_before"].append(0.0 if last and i == 0 else 0.3)
+                    orders["weight_after"].append(0.0 if last and i == 1 else 1 / 3)
             self.write_partition(REBALANCE_ORDERS, strategy_id, orders)
 
         # Risk rows as the pipeline computes them; a 28-day history has NaN-free metrics.

@@ -174,6 +174,17 @@ class TestOrders:
         assert len(body["orders"]) == len(SYMBOLS)
         assert {o["side"] for o in body["orders"]} == {"buy", "sell"}
 
+    def test_constituent_changes(self, client: TestClient, lake) -> None:
+        body = client.get("/v1/strategies/alpha/orders").json()
+        change = {o["symbol"]: o["change"] for o in body["orders"]}
+        assert (body["added"], body["dropped"]) == ([SYMBOLS[0]], [SYMBOLS[1]])
+        assert change[SYMBOLS[0]] == "add" and change[SYMBOLS[1]] == "drop"
+        assert {change[s] for s in SYMBOLS[2:]} == {"reweight"}
+        earlier = client.get(
+            "/v1/strategies/alpha/orders", params={"rebalance_date": REBALANCES[0].isoformat()}
+        ).json()
+        assert (earlier["added"], earlier["dropped"]) == ([], [])
+
     def test_rebalance_on_or_before(self, client: TestClient, lake) -> None:
         body = client.get(
             "/v1/strategies/alpha/orders", params={"rebalance_date": "2023-12-31"}
