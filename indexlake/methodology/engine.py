@@ -60,9 +60,12 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS
 from indexlake.methodology.risk_weights import (
@@ -121,6 +124,11 @@ class _Inputs:
     volumes: np.ndarray | None
     dividends: np.ndarray | None
     first_close: np.ndarray  # per symbol: row of its first positive close (n_days if none)
+
+    @cached_property
+    def last_gap(self) -> np.ndarray:
+        """Per row and symbol: the last row (≤ that row) without a usable close, -1 if none."""
+        return _last_gap(self.prices)
 
 
 def _grid(frame: pd.DataFrame, days: pd.DatetimeIndex, symbols: pd.Index) -> np.ndarray:
@@ -227,7 +235,8 @@ def _eligible(strategy: Strategy, inp: _Inputs, row: int) -> np.ndarray:
         lookback = weighting.lookback
         if ref < lookback:
             return np.zeros_like(eligible)
-        eligible &= (prices[ref - lookback : ref + 1] > 0).all(axis=0)
+        # A positive close on every row of the window: no gap after its first row.
+        eligible &= inp.last_gap[ref] < ref - lookback
     universe = strategy.universe
     if isinstance(universe, LandedUniverse):
         if universe.min_listing_days is not None:
@@ -318,7 +327,8 @@ def _rebalance(
 def _last_gap(prices: np.ndarray) -> np.ndarray:
     """Per row and symbol: the last row (≤ that row) without a usable close, -1 if none."""
     rows = np.arange(prices.shape[0], dtype=np.int32)
-    return np.maximum.accumulate(np.where(prices > 0, np.int32(-1), rows[:, None]), axis=0)
+    gaps = np.where(prices > 0, np.int32(-1), rows[:, None])
+    return np.maximum.accumulate(gaps, axis=0, out=gaps)
 
 
 def _schedule(strategy: Strategy, days: pd.DatetimeIndex) -> np.ndarray:
@@ -348,16 +358,17 @@ def _schedule(strategy: Strategy, days: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _current_members(
-    selected: np.ndarray, prices: np.ndarray, selected_row: int, ref: int
+    selected: np.ndarray, last_gap: np.ndarray, selected_row: int, ref: int
 ) -> np.ndarray:
     """Names selected on ``selected_row`` still held at the reference close ``ref``.
 
     Held: a usable close on every row after the selection up to the reference date (a member
-    without one was removed). A selection after the reference date counts as it stands.
+    without one was removed), i.e. no gap (``_last_gap``) after the selection row. A
+    selection after the reference date counts as it stands.
     """
     if selected_row >= ref:
         return selected
-    return selected & (prices[selected_row + 1 : ref + 1] > 0).all(axis=0)
+    return selected & (last_gap[ref] <= selected_row)
 
 
 def _rebalance_shares(
@@ -396,7 +407,7 @@ def _rebalance_shares(
             continue  # the index has not started yet
         if prev >= 0:
             current = _current_members(
-                shares[prev] > 0, inp.prices, int(rebalance_rows[prev]), row - lag
+                shares[prev] > 0, inp.last_gap, int(rebalance_rows[prev]), row - lag
             )
         else:
             current = np.zeros(n_symbols, dtype=bool)
@@ -436,7 +447,7 @@ def compute_index(
     inp = _aligned_panels(strategy, closes, market_caps, volumes, dividends)
     days, symbols, prices = inp.days, inp.symbols, inp.prices
     n_days = len(days)
-    last_gap = _last_gap(prices)
+    last_gap = inp.last_gap
     with _rebalance_blas(strategy):
         reb_rows, target_w, reb_shares = _rebalance_shares(strategy, inp, _schedule(strategy, days))
     px = np.where(prices > 0, prices, 0.0)
@@ -448,7 +459,8 @@ def compute_index(
     # bought at rebalance row r is still held at t while its last gap is ≤ r.
     period = np.searchsorted(reb_rows, np.arange(base, n_days), side="right") - 1
     alive = last_gap[base:] <= reb_rows[period][:, None]
-    q_post = np.where(alive, reb_shares[period], 0.0)
+    q_post = reb_shares[period]  # a new array (fancy indexing): zeroed in place
+    q_post[~alive] = 0.0
     # The old basket carried into each rebalance day (nothing before the base date).
     q_old = np.zeros_like(reb_shares)
     q_old[1:] = np.where(last_gap[reb_rows[1:]] <= reb_rows[:-1, None], reb_shares[:-1], 0.0)
@@ -508,14 +520,16 @@ def _frames(
         columns=INDEX_LEVELS.columns,
     )
     # Boolean-mask selection is row-major, so rows come out by date, then symbol.
-    symbol_pos = np.broadcast_to(np.arange(len(symbols), dtype=np.intp), held_mask.shape)
+    symbol_pos = np.broadcast_to(np.arange(len(symbols), dtype=np.int32), held_mask.shape)
     q_held = q_post[held_mask]
     close_held = px_now[held_mask]
+    weight = q_held * close_held
+    weight /= np.repeat(mv_post, members_per_day)
     allocations = pd.DataFrame(
         {
             "date": np.repeat(out_days.to_numpy(), members_per_day),
-            "symbol": _symbol_column(symbols, symbol_pos[held_mask]),
-            "weight": q_held * close_held / np.repeat(mv_post, members_per_day),
+            "symbol": _string_column(symbols, symbol_pos[held_mask]),
+            "weight": weight,
             "index_shares": q_held,
             "close": close_held,
         },
@@ -629,7 +643,9 @@ def append_day(
             raise ValueError(
                 f"the state's last rebalance {state.last_rebalance} is not in the panel"
             )
-        current = _current_members(selected, prices, selected_row, t - strategy.reference_lag_days)
+        current = _current_members(
+            selected, inp.last_gap, selected_row, t - strategy.reference_lag_days
+        )
         target, q_post = _rebalance(strategy, inp, t, eligible, current)
         full_px = np.where(prices > 0, prices, 0.0)
         orders = _orders(
@@ -714,8 +730,11 @@ def append_days(
     return IndexResult(*frames), state
 
 
-def _symbol_column(symbols: pd.Index, positions: np.ndarray) -> pd.Series:
-    return pd.Series(pd.array(symbols.to_numpy(), dtype="str").take(positions))
+def _string_column(values: pd.Index, positions: np.ndarray) -> pd.Series:
+    """``values`` at ``positions`` as a string column (Arrow ``take``: no per-row objects)."""
+    names = pa.array(np.asarray(values, dtype=object), type=pa.large_string())
+    taken = pc.take(names, pa.array(positions))
+    return pd.Series(pd.array(taken, dtype="str"), copy=False)
 
 
 def _orders(
@@ -742,8 +761,8 @@ def _orders(
     return pd.DataFrame(
         {
             "rebalance_date": days[reb_rows].take(k_idx),
-            "symbol": _symbol_column(symbols, s_idx),
-            "side": pd.Series(np.where(signed_value > 0, BUY, SELL), dtype="str"),
+            "symbol": _string_column(symbols, s_idx),
+            "side": _string_column(pd.Index([SELL, BUY]), (signed_value > 0).astype(np.int8)),
             "quantity": np.abs(signed_value) / trade_price,
             "price": trade_price,
             "notional": np.abs(signed_value),

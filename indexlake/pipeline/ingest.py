@@ -159,10 +159,11 @@ def publish_batch(lake_root: Path, batch: StagedBatch) -> int:
     dataset = DATASETS[batch.dataset]
     frame = read_staged(batch)
     frame = frame[frame["symbol"].isin(batch.replace_symbols)]
+    row_years = pd.to_datetime(frame["date"]).dt.year.to_numpy()
     years = range(batch.start.year, batch.end.year + 1)
     for year in years:
         lo, hi = max(batch.start, date(year, 1, 1)), min(batch.end, date(year, 12, 31))
-        part = frame[pd.to_datetime(frame["date"]).dt.year == year]
+        part = frame[row_years == year]
         existing = read_partition(lake_root, dataset, year)
         if existing.empty and part.empty:
             continue

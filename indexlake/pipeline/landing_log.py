@@ -73,23 +73,35 @@ def record_landed(
     if not symbols or end < start:
         return
     log = read_log(lake_root)
-    new = pd.DataFrame({"dataset": dataset, "symbol": symbols, "start": start, "end": end})
-    log = pd.concat([log, new], ignore_index=True) if not log.empty else new
-    touched = log["dataset"].eq(dataset) & log["symbol"].isin(symbols)
-    rows = [log.loc[~touched]]
-    for symbol, part in log.loc[touched].groupby("symbol", sort=True):
-        merged = _merge(zip(part["start"], part["end"], strict=True))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "dataset": dataset,
-                    "symbol": symbol,
-                    "start": [a for a, _ in merged],
-                    "end": [b for _, b in merged],
-                }
-            )
-        )
-    out = pd.concat(rows, ignore_index=True).sort_values(["dataset", "symbol", "start"])
+    wanted = set(symbols)
+    touched = log["dataset"].eq(dataset).to_numpy() & log["symbol"].isin(wanted).to_numpy()
+    spans: dict[str, list[Interval]] = {s: [(start, end)] for s in symbols}
+    for symbol, lo, hi in zip(
+        log["symbol"].to_numpy()[touched],
+        log["start"].to_numpy()[touched],
+        log["end"].to_numpy()[touched],
+        strict=True,
+    ):
+        spans[symbol].append((lo, hi))
+    # One merge per distinct set of spans: in a backfill every symbol has the same ones.
+    merged_of: dict[tuple[Interval, ...], list[Interval]] = {}
+    out_symbols: list[str] = []
+    out_starts: list[date] = []
+    out_ends: list[date] = []
+    for symbol, found in spans.items():
+        key = tuple(sorted(found))
+        merged = merged_of.get(key)
+        if merged is None:
+            merged = merged_of[key] = _merge(key)
+        out_symbols += [symbol] * len(merged)
+        out_starts += [a for a, _ in merged]
+        out_ends += [b for _, b in merged]
+    out = pd.DataFrame(
+        {"dataset": dataset, "symbol": out_symbols, "start": out_starts, "end": out_ends}
+    )
+    if not touched.all():
+        out = pd.concat([log.loc[~touched], out], ignore_index=True)
+    out = out.sort_values(["dataset", "symbol", "start"])
     table = pa.Table.from_pandas(out.reset_index(drop=True), schema=SCHEMA, preserve_index=False)
     write_file_atomic(table, log_path(lake_root))
 

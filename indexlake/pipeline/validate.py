@@ -21,6 +21,7 @@ import pandas as pd
 from indexlake.calendar import latest_completed_trading_day
 from indexlake.lake.partitions import (
     partition_dir,
+    partition_file,
     read_partition,
     to_table,
     write_file_atomic,
@@ -53,13 +54,23 @@ def check_context(
     """Known splits, and the published rows of ``symbols`` in the days before ``start``."""
     history = pd.DataFrame()
     sql = {PRICES.name: "dq_price_history", MARKET_CAPS.name: "dq_market_cap_history"}.get(dataset)
-    if sql and symbols and start is not None:
+    if sql and symbols and start is not None and _has_partitions(lake_root, dataset, start):
         params = {"symbols": symbols, "start": start - timedelta(days=HISTORY_DAYS), "end": start}
         history = query_frame(lake_root, sql, params)
     return CheckContext(
         dataset=dataset,
         history=history,
         splits=load_splits(Path(expectations_dir) / KNOWN_SPLITS),
+    )
+
+
+def _has_partitions(lake_root: Path, dataset: str, start: date) -> bool:
+    """Whether any year partition the look-back window before ``start`` falls in exists (an
+    empty lake, or a backfill's first chunk, has no history to read)."""
+    first = (start - timedelta(days=HISTORY_DAYS)).year
+    return any(
+        partition_file(lake_root, DATASETS[dataset], year).exists()
+        for year in range(first, start.year + 1)
     )
 
 

@@ -176,19 +176,22 @@ def _grid(frame: pd.DataFrame, ctx: CheckContext, column: str, extra: str | None
     parts = [(codes, days, frame[column], np.arange(len(frame)), 0)]
     if use_hist:
         parts.insert(0, (h_codes, h_days, hist[column], np.full(len(hist), -1), len(frame)))
+    session_days = sessions.to_numpy().astype("datetime64[ns]")
+    # Flat views: each cell is written through one precomputed flat index per row.
+    flat_value, flat_present, flat_row = value.reshape(-1), present.reshape(-1), row.reshape(-1)
     for c, d, v, rows, offset in parts:
-        pos = sessions.searchsorted(d) if len(sessions) else np.zeros(len(d), dtype=int)
-        ok = (c >= 0) & ~np.isnat(d) & (pos < len(sessions))
-        ok[ok] = sessions.to_numpy()[pos[ok]] == d[ok]
-        vals = v.to_numpy(dtype="float64", na_value=np.nan)
+        pos = np.searchsorted(session_days, d) if len(sessions) else np.zeros(len(d), dtype=int)
+        idx = np.flatnonzero((c >= 0) & ~np.isnat(d) & (pos < len(sessions)))
+        idx = idx[session_days[pos[idx]] == d[idx]]
+        cells = pos[idx] * shape[1] + c[idx]
+        vals = v.to_numpy(dtype="float64", na_value=np.nan)[idx]
         with np.errstate(invalid="ignore"):
             vals = np.where(vals > 0, vals, np.nan)
-        value[pos[ok], c[ok]] = vals[ok]
-        present[pos[ok], c[ok]] = True
-        row[pos[ok], c[ok]] = rows[ok]
+        flat_value[cells] = vals
+        flat_present[cells] = True
+        flat_row[cells] = rows[idx]
         if extra_grid is not None:
-            idx = np.flatnonzero(ok)
-            extra_grid[pos[ok], c[ok]] = extra_codes[offset + idx] if offset else extra_codes[idx]
+            extra_grid.reshape(-1)[cells] = extra_codes[offset + idx]
     grid = _Grid(sessions, pd.Index(symbols), value, present, row, extra_grid)
     ctx.cache[key] = grid
     return grid
@@ -377,6 +380,24 @@ def market_cap_jumps_check(
 # --- strategy outputs -----------------------------------------------------------------------
 
 
+def _sorted_group_sums(frame: pd.DataFrame, keys: list[str], column: str) -> np.ndarray | None:
+    """Per row, the sum of ``column`` over its group when the frame is grouped by one
+    datetime or numeric key without nulls, sorted (as the engine writes allocations): runs
+    of equal keys summed with numpy, no hashing. None when that does not apply."""
+    if len(keys) != 1 or frame.empty:
+        return None
+    key = frame[keys[0]]
+    if not (pd.api.types.is_datetime64_dtype(key.dtype) or pd.api.types.is_numeric_dtype(key)):
+        return None
+    values = key.to_numpy()
+    if key.isna().any() or not (values[1:] >= values[:-1]).all():
+        return None
+    weights = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    sums = np.add.reduceat(np.nan_to_num(weights, nan=0.0, posinf=np.inf, neginf=-np.inf), starts)
+    return np.repeat(sums, np.diff(np.r_[starts, len(values)]))
+
+
 @check("weights_sum_to_one")
 def weights_sum_to_one_check(
     frame: pd.DataFrame,
@@ -387,8 +408,14 @@ def weights_sum_to_one_check(
 ) -> CheckRun:
     """Rows of groups (e.g. one strategy-day) whose ``column`` does not sum to 1."""
     keys = group_by or ["date"]
-    total = frame.groupby(keys, dropna=False)[column].transform("sum")
-    mask = ~(np.abs(total.to_numpy(dtype="float64", na_value=np.nan) - 1.0) <= tolerance)
+    total = _sorted_group_sums(frame, keys, column)
+    if total is None:
+        total = (
+            frame.groupby(keys, dropna=False)[column]
+            .transform("sum")
+            .to_numpy(dtype="float64", na_value=np.nan)
+        )
+    mask = ~(np.abs(total - 1.0) <= tolerance)
     return CheckRun([CheckResult(f"weights_sum_to_one({column})", mask)], frame)
 
 
@@ -438,9 +465,11 @@ def finite_check(
 ) -> CheckRun:
     """Rows with an infinite value (or a null, unless ``allow_null``) in any of ``columns``."""
     names = columns or [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
-    values = frame[names].to_numpy(dtype="float64", na_value=np.nan)
-    bad = np.isinf(values) if allow_null else ~np.isfinite(values)
-    return CheckRun([CheckResult("finite", bad.any(axis=1))], frame)
+    bad = np.zeros(len(frame), dtype=bool)
+    for name in names:  # column by column: no frame-wide copy
+        values = frame[name].to_numpy(dtype="float64", na_value=np.nan)
+        bad |= np.isinf(values) if allow_null else ~np.isfinite(values)
+    return CheckRun([CheckResult("finite", bad)], frame)
 
 
 @check("freshness")

@@ -127,19 +127,28 @@ def resolve_slice(
     if existing.empty:
         return 0
     is_open = existing["resolved_at"].isna().to_numpy()
-    keys = pd.DataFrame([json.loads(k) for k in existing["key"]], index=existing.index)
-    if "symbol" not in keys.columns or "date" not in keys.columns:
-        return 0
     again = set(existing.loc[is_open & (existing["run_id"] == run_id).to_numpy(), "key"])
-    dates = pd.to_datetime(keys["date"], errors="coerce")
-    hit = (
+    # Only open rows of earlier runs, not quarantined again now, can be resolved: parse
+    # just their keys (usually none are open and nothing is parsed).
+    candidate = (
         is_open
         & (existing["run_id"] != run_id).to_numpy()
         & ~existing["key"].isin(again).to_numpy()
-        & keys["symbol"].isin(list(symbols)).to_numpy()
+    )
+    if not candidate.any():
+        return 0
+    positions = np.flatnonzero(candidate)
+    keys = pd.DataFrame([json.loads(k) for k in existing["key"].to_numpy()[positions]])
+    if "symbol" not in keys.columns or "date" not in keys.columns:
+        return 0
+    dates = pd.to_datetime(keys["date"], errors="coerce")
+    inside = (
+        keys["symbol"].isin(list(symbols)).to_numpy()
         & (dates >= pd.Timestamp(start)).to_numpy()
         & (dates <= pd.Timestamp(end)).to_numpy()
     )
+    hit = np.zeros(len(existing), dtype=bool)
+    hit[positions[inside]] = True
     if not hit.any():
         return 0
     resolved_at = existing["resolved_at"].copy()

@@ -406,6 +406,8 @@ def _sample_rows(frame: pd.DataFrame, indexes: list) -> list[dict]:
     """Whole rows at the given positions of ``frame``, as JSON-able dicts."""
     positions = [int(i) for i in indexes[:SAMPLE_ROWS] if isinstance(i, int | np.integer)]
     positions = [p for p in positions if 0 <= p < len(frame)]
+    if not positions:  # the usual case; even an empty take copies Arrow-backed columns
+        return []
     rows = frame.iloc[positions].to_dict(orient="records")
     return [{str(k): _jsonable(v) for k, v in row.items()} for row in rows]
 

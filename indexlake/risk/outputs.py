@@ -183,8 +183,9 @@ def _sector_rows(allocations: pd.DataFrame, sectors: Mapping[str, str], shock: f
         ]
     dates = allocations["date"].to_numpy()
     latest = dates.max()
-    today = dates == latest
-    symbols = allocations["symbol"].to_numpy()[today].astype(str)
+    today = np.flatnonzero(dates == latest)
+    # Only the latest day's rows become Python strings (not every published row).
+    symbols = allocations["symbol"].iloc[today].to_numpy().astype(str)
     weights = allocations["weight"].to_numpy(dtype=np.float64)[today]
     labels = np.array([sectors.get(s, "") for s in symbols], dtype=object)
     labelled = labels != ""

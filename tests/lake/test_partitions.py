@@ -106,3 +106,33 @@ def test_partition_values_lists_only_partitions_with_files(tmp_path: Path) -> No
     (tmp_path / "index_levels" / "strategy_id=empty").mkdir()
     assert parts.partition_values(tmp_path, INDEX_LEVELS) == ["a_strat", "b_strat"]
     assert parts.partition_values(tmp_path, DATASETS["allocations"]) == []
+
+
+@pytest.mark.parametrize(
+    ("symbols", "days"),
+    [
+        (["AAA", "BBB"], ["2024-01-02", "2024-01-03"]),  # already in key order
+        (["AAA", "BBB"], ["2024-01-03", "2024-01-02"]),  # second key out of order
+        (["BBB", "AAA"], ["2024-01-02", "2024-01-03"]),  # first key out of order
+        (["AAA", "AA", "B"], ["2024-01-02"]),  # a prefix sorts first
+    ],
+)
+def test_written_rows_are_in_key_order_whether_or_not_given_so(
+    tmp_path: Path, symbols: list[str], days: list[str]
+) -> None:
+    frame = _prices(symbols, days)
+    frame["close"] = range(len(frame))  # tells the rows apart
+    parts.write_partition(tmp_path, PRICES, 2024, frame)
+    back = parts.read_partition(tmp_path, PRICES, 2024)
+    # Reference: Python's ordering of (symbol, date) tuples.
+    expected = sorted(zip(frame["symbol"], frame["date"], frame["close"], strict=True))
+    got = list(zip(back["symbol"], back["date"], back["close"], strict=True))
+    assert got == expected
+
+
+def test_sorted_by_tells_key_order_from_other_orders() -> None:
+    table = parts.to_table(_prices(["AAA", "BBB"], ["2024-01-02", "2024-01-03"]), PRICES)
+    assert parts._sorted_by(table, ["symbol", "date"])
+    assert not parts._sorted_by(table, ["date", "symbol"])
+    assert parts._sorted_by(table.slice(0, 1), ["date", "symbol"])
+    assert not parts._sorted_by(table.take([1, 0, 2, 3]), ["symbol", "date"])

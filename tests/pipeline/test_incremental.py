@@ -170,3 +170,24 @@ def test_an_unreadable_landing_log_is_named(tmp_path: Path) -> None:
     log_path(lake).write_text("not parquet")
     with pytest.raises(ValueError, match=r"landed\.parquet"):
         read_log(lake)
+
+
+def test_landing_log_keeps_each_symbol_and_dataset_apart(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    record_landed(lake, "prices", ["A", "B"], date(2024, 1, 2), date(2024, 3, 28))
+    record_landed(lake, "market_caps", ["A"], date(2024, 1, 2), date(2024, 6, 28))
+    record_landed(lake, "prices", ["B"], date(2024, 5, 1), date(2024, 5, 31))  # a gap for B
+    record_landed(lake, "prices", ["A", "C", "A"], date(2024, 4, 1), date(2024, 6, 28))
+    log = read_log(lake)
+    # 2024-03-29 is Good Friday: no session between March 28 and April 1, so A's spans join.
+    assert intervals(log, "prices", "A") == [(date(2024, 1, 2), date(2024, 6, 28))]
+    assert intervals(log, "prices", "B") == [
+        (date(2024, 1, 2), date(2024, 3, 28)),
+        (date(2024, 5, 1), date(2024, 5, 31)),
+    ]
+    assert intervals(log, "prices", "C") == [(date(2024, 4, 1), date(2024, 6, 28))]
+    assert intervals(log, "market_caps", "A") == [(date(2024, 1, 2), date(2024, 6, 28))]
+    assert intervals(log, "market_caps", "B") == []
+    assert len(log) == 5  # stored merged, one row per span
+    keys = list(zip(log["dataset"], log["symbol"], log["start"], strict=True))
+    assert keys == sorted(keys)

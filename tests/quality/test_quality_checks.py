@@ -159,6 +159,23 @@ def test_weights_sum_to_one_per_day() -> None:
     assert _flagged(frame, "weights_sum_to_one", tolerance=1e-9) == [[2, 3]]
 
 
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5, 6], [3, 0, 6, 2, 5, 1, 4]])
+def test_weights_sum_to_one_in_any_row_order_and_with_missing_weights(order: list[int]) -> None:
+    frame = pd.DataFrame(
+        {
+            "date": SESSIONS[[0, 0, 1, 1, 1, 2, 2]],
+            "weight": [0.5, 0.5, 0.4, np.nan, 0.6, 0.2, 0.7],
+        }
+    ).iloc[order]
+    frame = frame.reset_index(drop=True)
+    # Reference: plain Python sums per day, a missing weight counting as nothing.
+    totals: dict = {}
+    for day, w in zip(frame["date"], frame["weight"], strict=True):
+        totals[day] = totals.get(day, 0.0) + (0.0 if w != w else w)
+    expected = [i for i, day in enumerate(frame["date"]) if abs(totals[day] - 1.0) > 1e-9]
+    assert _flagged(frame, "weights_sum_to_one", tolerance=1e-9) == [expected]
+
+
 def _levels() -> pd.DataFrame:
     returns = np.array([np.nan, 0.01, -0.02, 0.005, 0.003])
     level = 1000 * np.cumprod(np.r_[1.0, 1 + returns[1:]])
