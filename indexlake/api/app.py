@@ -166,24 +166,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     include_private = settings.api.include_private
 
-    def visible_strategies() -> tuple[dict[str, StrategyInfo], set[str]]:
-        """The served strategies' file metadata, and the ids of strategies hidden from view."""
+    def visible_strategies() -> tuple[dict[str, StrategyInfo], set[str], set[str]]:
+        """The served strategies' file metadata, the ids of strategies hidden from view, and
+        the ids with published data (hidden ones included)."""
         files = load_strategy_info(settings.strategies_dir)
         published: set[str] = set()
         for dataset in STRATEGY_DATASETS:
             published |= reader.partitions(dataset)
         hidden = files.hidden(published, include_private)
         info = {k: v for k, v in files.info.items() if k not in hidden}
-        return info, hidden
+        return info, hidden, published
 
     def require_strategy(strategy_id: str) -> dict[str, StrategyInfo]:
         """The served strategies' metadata, after a 404 if the id is unknown or hidden (a
         private strategy answers exactly like an unknown one)."""
-        info, hidden = visible_strategies()
-        known = set(info)
-        for dataset in STRATEGY_DATASETS:
-            known |= reader.partitions(dataset)
-        known -= hidden
+        info, hidden, published = visible_strategies()
+        known = (set(info) | published) - hidden
         if strategy_id not in known:
             listing = ", ".join(sorted(known)) or "none published yet"
             raise HTTPException(404, detail=f"unknown strategy {strategy_id!r}; known: {listing}")
@@ -204,7 +202,7 @@ def create_app(settings: Settings) -> FastAPI:
     def strategies() -> list[models.StrategySummary]:
         """Every strategy with published levels or a strategy file, sorted by id (private
         strategies only when the API is configured to include them)."""
-        info, hidden = visible_strategies()
+        info, hidden, _ = visible_strategies()
         published = {
             row["strategy_id"]: row
             for row in reader.strategy_summaries()

@@ -87,6 +87,18 @@ def write_file_atomic(table: pa.Table, path: Path, *, scratch: bool = False) -> 
     return path
 
 
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a hidden temp file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def _sorted_by(table: pa.Table, keys: list[str]) -> bool:
     """Whether the rows are already in ascending order of ``keys`` (no nulls in them): one
     pass over adjacent rows instead of a sort, for outputs computed in key order."""

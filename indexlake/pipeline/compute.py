@@ -155,7 +155,7 @@ def compute_strategy(
         strategy,
         panel.closes,
         panel.market_caps,
-        dividends=getattr(panel, "dividends", None),
+        dividends=panel.dividends,
         volumes=panel.volumes,
     )
     return strategy_outputs(

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -38,7 +36,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from indexlake.lake.partitions import read_partition
+from indexlake.lake.partitions import read_partition, write_text_atomic
 from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS
 from indexlake.methodology import engine
 from indexlake.methodology.engine import IndexResult, append_days, state_from_result
@@ -186,15 +184,7 @@ def read_state(lake_root: Path, strategy_id: str) -> ComputeState | None:
 
 def write_state(lake_root: Path, strategy_id: str, state: ComputeState) -> Path:
     """Write the compute state atomically (temp file + rename)."""
-    path = state_path(lake_root, strategy_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        tmp.write_text(state.to_json())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text_atomic(state_path(lake_root, strategy_id), state.to_json())
 
 
 def clear_state(lake_root: Path, strategy_id: str) -> None:

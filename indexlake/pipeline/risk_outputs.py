@@ -12,7 +12,7 @@ from indexlake.lake.partitions import read_partition, write_partition
 from indexlake.lake.schemas import RISK_ALERTS, RISK_METRICS, ROLLING_SERIES, STRATEGY_COMPARISON
 from indexlake.methodology.strategy import Strategy
 from indexlake.risk.alerts import ALERT_COLUMNS, evaluate_alerts
-from indexlake.risk.comparison import COMPARISON_COLUMNS, comparison_row
+from indexlake.risk.comparison import comparison_row
 from indexlake.risk.outputs import rolling_rows, stress_rows
 from indexlake.risk.report import aligned_levels, aligned_returns
 from indexlake.risk.settings import AlertThresholds, RiskSettings
@@ -98,8 +98,3 @@ def publish_alerts(lake_root: Path, strategy_id: str, alerts: pd.DataFrame, run_
 def empty_alerts() -> pd.DataFrame:
     """An alerts frame with no rows (columns of :data:`indexlake.risk.alerts.ALERT_COLUMNS`)."""
     return pd.DataFrame(columns=list(ALERT_COLUMNS))
-
-
-def empty_comparison() -> pd.DataFrame:
-    """A comparison frame with no rows."""
-    return pd.DataFrame(columns=list(COMPARISON_COLUMNS))

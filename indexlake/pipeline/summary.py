@@ -34,7 +34,7 @@ class ValidationLine:
             report.success,
             len(report.outcomes),
             sum(1 for o in report.outcomes if not o.success),
-            getattr(report, "quarantined", 0),
+            report.quarantined,
         )
 
 

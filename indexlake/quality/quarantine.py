@@ -161,9 +161,3 @@ def resolve_slice(
         existing.assign(resolved_at=resolved_at, resolved_run_id=resolved_by.astype("str")),
     )
     return int(hit.sum())
-
-
-def open_counts(lake_root: Path, dataset: str) -> int:
-    """Rows of ``dataset`` still held in quarantine."""
-    frame = read_quarantine(lake_root, dataset)
-    return int(frame["resolved_at"].isna().sum()) if not frame.empty else 0

@@ -14,6 +14,9 @@ import pyarrow.json as pajson
 from indexlake.sources.base import PRICE_FIELDS
 from indexlake.sources.errors import PayloadError
 
+# The error of a symbol a batch answer leaves out (the client retries such a symbol alone).
+MISSING = "missing from the batch response"
+
 
 def _locate_bad(
     values: Sequence[object],
@@ -165,7 +168,7 @@ def columnar_series(
         for symbol in batch:
             item = items.get(symbol)
             if item is None:
-                errors.append((symbol, 0, "missing from the batch response"))
+                errors.append((symbol, 0, MISSING))
                 continue
             fields = {f.name for f in item.type}
             status = item.field("status")[0].as_py() if "status" in fields else None
@@ -211,36 +214,31 @@ def columnar_series(
     return frame, errors
 
 
+def _dated_values(
+    batch: Sequence[tuple[str, list[dict]]], date_key: str, value_key: str, column: str
+) -> dict[str, object]:
+    """Many symbols' rows of (``date_key``, numeric ``value_key``) as the columns date, symbol
+    and ``column``, parsed in one pass."""
+    counts = [len(rows) for _, rows in batch]
+    symbols = np.repeat(np.array([s for s, _ in batch], dtype=object), counts)
+    dates = [r.get(date_key) for _, rows in batch for r in rows]
+    values = [r.get(value_key) for _, rows in batch for r in rows]
+    return {
+        "date": parse_dates(dates, symbols),
+        "symbol": symbols,
+        column: parse_floats(values, column, symbols, dates),
+    }
+
+
 def market_cap_frame(batch: Sequence[tuple[str, list[dict]]], source: str) -> pd.DataFrame:
     """Many symbols' `/market_cap` rows (`date`, integer `value`) as one market caps frame.
 
     Parsing every symbol's rows in one pass (rather than a frame per symbol and page) keeps
     the per-request cost to the JSON decode.
     """
-    counts = [len(rows) for _, rows in batch]
-    symbols = np.repeat(np.array([s for s, _ in batch], dtype=object), counts)
-    dates = [r.get("date") for _, rows in batch for r in rows]
-    values = [r.get("value") for _, rows in batch for r in rows]
-    return pd.DataFrame(
-        {
-            "date": parse_dates(dates, symbols),
-            "symbol": symbols,
-            "market_cap": parse_floats(values, "market_cap", symbols, dates),
-            "source": source,
-        }
-    )
+    return pd.DataFrame({**_dated_values(batch, "date", "value", "market_cap"), "source": source})
 
 
 def dividend_frame(batch: Sequence[tuple[str, list[dict]]]) -> pd.DataFrame:
     """Many symbols' `/dividends` rows (`ex_date`, numeric `amount`) as one dividends frame."""
-    counts = [len(rows) for _, rows in batch]
-    symbols = np.repeat(np.array([s for s, _ in batch], dtype=object), counts)
-    dates = [r.get("ex_date") for _, rows in batch for r in rows]
-    amounts = [r.get("amount") for _, rows in batch for r in rows]
-    return pd.DataFrame(
-        {
-            "date": parse_dates(dates, symbols),
-            "symbol": symbols,
-            "amount": parse_floats(amounts, "amount", symbols, dates),
-        }
-    )
+    return pd.DataFrame(_dated_values(batch, "ex_date", "amount", "amount"))

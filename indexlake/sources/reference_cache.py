@@ -9,13 +9,13 @@ answers are kept (a refusal may clear with a plan change). Writes replace the fi
 from __future__ import annotations
 
 import json
-import os
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from indexlake.lake.partitions import write_text_atomic
 
 
 class ReferenceCacheError(ValueError):
@@ -80,11 +80,4 @@ class ReferenceCache:
         with self._lock:
             entries = self._load(endpoint)
             entries[symbol] = {"fetched_at": self.clock().isoformat(), "body": body}
-            path = self._path(endpoint)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-            try:
-                tmp.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            write_text_atomic(self._path(endpoint), json.dumps(entries, sort_keys=True))

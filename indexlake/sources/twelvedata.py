@@ -71,6 +71,7 @@ from indexlake.sources.errors import (
 from indexlake.sources.market_cap_chain import market_caps_with_fallback
 from indexlake.sources.pacing import CreditPacer
 from indexlake.sources.parsing import (
+    MISSING,
     columnar_series,
     dividend_frame,
     market_cap_frame,
@@ -98,7 +99,6 @@ COLUMNAR_MIN_BYTES = 256 * 1024
 COST_TIME_SERIES, COST_MARKET_CAP, COST_STATISTICS = 1, 5, 50
 COST_DIVIDENDS = 20  # /dividends, per symbol and request
 COST_PROFILE = 10
-MISSING = "missing from the batch response"
 T = TypeVar("T")
 R = TypeVar("R")
 
