@@ -19,7 +19,7 @@ import pandas as pd
 
 from indexlake.lake.schemas import DQ_RESULTS
 from indexlake.quality.checks import PREFIX, CheckContext, run_check
-from indexlake.quality.gx_context import batch_definition
+from indexlake.quality.gx_context import batch_definition, memoized_configurations
 from indexlake.quality.suites import DEFAULT_SEVERITY, gx_suite, load_suite
 
 SAMPLE_ROWS = 5
@@ -202,7 +202,8 @@ def validate_frame(
             "return_unexpected_index_query": False,
         },
     )
-    gx_result = validator.validate_expectation_suite(suite)
+    with memoized_configurations():
+        gx_result = validator.validate_expectation_suite(suite)
     results = gx_result.results
 
     order = {
@@ -305,7 +306,8 @@ def _attach_unexpected_rows(
         batch_parameters={"dataframe": frame},
         result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
     )
-    results = validator.validate_expectation_suite(rerun).results
+    with memoized_configurations():
+        results = validator.validate_expectation_suite(rerun).results
     by_key = {
         _config_key(r.expectation_config.type, r.expectation_config.kwargs): r for r in results
     }
