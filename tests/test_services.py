@@ -85,11 +85,18 @@ def test_up_serves_ui_and_api_and_runs_a_backfill_from_the_deployment(stack) -> 
     schedule = by_name["daily"]["schedules"][0]["schedule"]
     assert schedule["cron"] == "30 18 * * 1-5" and schedule["timezone"] == "America/New_York"
 
-    run = httpx.post(
-        f"{prefect_api}/deployments/{by_name['backfill']['id']}/create_flow_run",
-        json={"parameters": {"start": str(date(2024, 1, 2)), "end": str(date(2024, 3, 28))}},
-        timeout=10,
-    ).json()
+    # Like Prefect's own client, retry what the server calls transient (busy database).
+    for _ in range(10):
+        created = httpx.post(
+            f"{prefect_api}/deployments/{by_name['backfill']['id']}/create_flow_run",
+            json={"parameters": {"start": str(date(2024, 1, 2)), "end": str(date(2024, 3, 28))}},
+            timeout=30,
+        )
+        if created.status_code not in (408, 429, 500, 502, 503):
+            break
+        time.sleep(2)
+    assert created.status_code == 201, f"{created.status_code}: {created.text}"
+    run = created.json()
     deadline = time.monotonic() + RUN_TIMEOUT
     state = None
     while time.monotonic() < deadline:
