@@ -100,8 +100,9 @@ def bench_risk(n_strategies: int = RISK_STRATEGIES, years: int = 25) -> float:
     import numpy as np
     import pandas as pd
 
-    from indexlake.risk.outputs import rolling_rows, stress_rows
-    from indexlake.risk.report import aligned_levels, aligned_returns, risk_metrics
+    from indexlake.lake.schemas import REBALANCE_ORDERS
+    from indexlake.pipeline.risk_outputs import strategy_risk_outputs
+    from indexlake.risk.report import risk_metrics
     from indexlake.risk.settings import RiskSettings
     from indexlake.risk.table import metric_table
 
@@ -115,30 +116,28 @@ def bench_risk(n_strategies: int = RISK_STRATEGIES, years: int = 25) -> float:
     allocations = pd.DataFrame({"date": days[-1], "symbol": names, "weight": 1 / 50})
     sectors = {s: f"sector_{i % 11}" for i, s in enumerate(names)}
     settings = RiskSettings()
+    no_orders = REBALANCE_ORDERS.schema.empty_table().to_pandas()
     t0, cpu0 = time.perf_counter(), time.process_time()
     metric_table(levels.pct_change().iloc[1:], bench.pct_change().iloc[1:])
     for column in levels.columns:
         risk = risk_metrics(levels[column], bench, benchmark_symbol="SPX")
-        # As the pipeline does (indexlake.pipeline.risk_outputs): returns aligned once.
-        both = aligned_levels(levels[column], bench)
-        returns = aligned_returns(both)
-        rolling_rows(both, benchmark_symbol="SPX", returns=returns)
-        stress_rows(
-            both,
-            risk,
-            allocations,
-            returns=returns,
-            windows=settings.stress_windows,
-            benchmark_shocks=settings.benchmark_shocks,
+        strategy_risk_outputs(  # what the pipeline runs after the metrics
+            f"s{column}",
+            levels[column],
+            bench,
+            benchmark_symbol="SPX",
+            risk=risk,
+            allocations=allocations,
+            orders=no_orders,
+            settings=settings,
             sectors=sectors,
-            sector_shock=settings.sector_shock,
         )
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     # CPU seconds too: on a shared machine the wall time mostly measures the neighbours.
     label = f"risk ({n_strategies} strategies x {years} y)"
     print(
         f"  {label:<28} {seconds:8.2f} s   CPU {cpu:.2f} s "
-        "(metric table + windows + rolling + stress; target <= 1 s)",
+        "(metric table + windows + rolling + stress + comparison; target <= 1 s)",
         flush=True,
     )
     return seconds
