@@ -75,19 +75,26 @@ def _suite_problems(suite: Any) -> list[str]:
             continue
         if not isinstance(item.get("type"), str) or not item["type"].startswith("expect_"):
             problems.append(f"{where}.type must be an expectation name like 'expect_...'")
-        if not isinstance(item.get("kwargs", {}), dict):
-            problems.append(f"{where}.kwargs must be an object")
-        meta = item.get("meta", {})
-        if not isinstance(meta, dict):
-            problems.append(f"{where}.meta must be an object")
-        elif meta.get("severity", DEFAULT_SEVERITY) not in SEVERITIES:
-            problems.append(f"{where}.meta.severity must be one of {', '.join(SEVERITIES)}")
+        problems += _item_problems(where, item)
     problems += _check_problems(suite.get("checks", []))
     meta = suite.get("meta", {})
     if not isinstance(meta, dict):
         problems.append("'meta' must be an object")
     elif not isinstance(meta.get("partial_publish", False), bool):
         problems.append("meta.partial_publish must be true or false")
+    return problems
+
+
+def _item_problems(where: str, item: dict) -> list[str]:
+    """What is wrong with the `kwargs` and `meta` of one expectation or check."""
+    problems = []
+    if not isinstance(item.get("kwargs", {}), dict):
+        problems.append(f"{where}.kwargs must be an object")
+    meta = item.get("meta", {})
+    if not isinstance(meta, dict):
+        problems.append(f"{where}.meta must be an object")
+    elif meta.get("severity", DEFAULT_SEVERITY) not in SEVERITIES:
+        problems.append(f"{where}.meta.severity must be one of {', '.join(SEVERITIES)}")
     return problems
 
 
@@ -107,11 +114,5 @@ def _check_problems(checks: Any) -> list[str]:
             problems.append(
                 f"{where}.name must be one of {', '.join(sorted(CHECKS))}, not {item.get('name')!r}"
             )
-        if not isinstance(item.get("kwargs", {}), dict):
-            problems.append(f"{where}.kwargs must be an object")
-        meta = item.get("meta", {})
-        if not isinstance(meta, dict):
-            problems.append(f"{where}.meta must be an object")
-        elif meta.get("severity", DEFAULT_SEVERITY) not in SEVERITIES:
-            problems.append(f"{where}.meta.severity must be one of {', '.join(SEVERITIES)}")
+        problems += _item_problems(where, item)
     return problems
