@@ -1,6 +1,6 @@
 """Daily compute: append the sessions after a strategy's last published day, else recompute.
 
-A published strategy is continued with ``engine.append_days`` instead of being recomputed over
+A published strategy is continued with ``append.append_days`` instead of being recomputed over
 its whole history when nothing it was computed from has changed. The compute state written
 next to its outputs (``<lake>/_state/compute/<strategy_id>.json``) records
 
@@ -39,7 +39,8 @@ import pandas as pd
 from indexlake.lake.partitions import read_partition, write_text_atomic
 from indexlake.lake.schemas import ALLOCATIONS, INDEX_LEVELS, REBALANCE_ORDERS
 from indexlake.methodology import engine
-from indexlake.methodology.engine import IndexResult, append_days, state_from_result
+from indexlake.methodology.append import append_days, state_from_result
+from indexlake.methodology.engine import IndexResult
 from indexlake.methodology.strategy import Strategy
 from indexlake.pipeline.compute import (
     Panel,

@@ -6,12 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indexlake.methodology.engine import (
-    append_day,
-    append_days,
-    compute_index,
-    state_from_result,
-)
+from indexlake.methodology.append import append_day, append_days, state_from_result
+from indexlake.methodology.engine import compute_index
 
 from .panels import make_strategy
 

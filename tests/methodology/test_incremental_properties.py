@@ -8,12 +8,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexlake.methodology.engine import (
-    IndexResult,
-    append_day,
-    compute_index,
-    state_from_result,
-)
+from indexlake.methodology.append import append_day, state_from_result
+from indexlake.methodology.engine import IndexResult, compute_index
 from indexlake.methodology.schedule import rebalance_dates
 
 from .panels import make_strategy
