@@ -141,13 +141,25 @@ class _Grid:
     extra: np.ndarray | None = None
 
 
+def _keys(frame: pd.DataFrame, ctx: CheckContext) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """Symbol codes, the symbols they index and the dates (datetime64[ns]) of ``frame``'s
+    rows: computed once per frame for all its grids (factorizing strings is the costly part)."""
+    key = (id(frame), "keys")
+    hit = ctx.cache.get(key)
+    if hit is None or hit[0] is not frame:  # the frame is held, so its id is not reused
+        codes, symbols = pd.factorize(frame["symbol"])
+        days = _dates(frame).to_numpy(dtype="datetime64[ns]")
+        hit = ctx.cache[key] = (frame, (codes, pd.Index(symbols), days))
+    return hit[1]
+
+
 def _grid(frame: pd.DataFrame, ctx: CheckContext, column: str, extra: str | None = None) -> _Grid:
     """Build (once per frame and column, cached on ``ctx``) the grid of ``column``."""
     key = (id(frame), column, extra)
-    if key in ctx.cache:
-        return ctx.cache[key]
-    codes, symbols = pd.factorize(frame["symbol"])
-    days = _dates(frame).to_numpy(dtype="datetime64[ns]")
+    hit = ctx.cache.get(key)
+    if hit is not None and hit[0] is frame:
+        return hit[1]
+    codes, symbols, days = _keys(frame, ctx)
     hist = ctx.history
     use_hist = not hist.empty and column in hist.columns
     if use_hist:
@@ -193,7 +205,7 @@ def _grid(frame: pd.DataFrame, ctx: CheckContext, column: str, extra: str | None
         if extra_grid is not None:
             extra_grid.reshape(-1)[cells] = extra_codes[offset + idx]
     grid = _Grid(sessions, pd.Index(symbols), value, present, row, extra_grid)
-    ctx.cache[key] = grid
+    ctx.cache[key] = (frame, grid)  # the frame is held, so its id is not reused
     return grid
 
 

@@ -192,12 +192,15 @@ def validate_frame(
     from great_expectations.validator.v1_validator import Validator
 
     suite = gx_suite(suite_json, suite_path)
-    fast = _fast_frame(checked)
+    fast = _fast_frame(checked, suite_json["expectations"])
+    # BASIC: success and counts for every expectation (SUMMARY's value counts and row
+    # positions cost ~40% more GX time on a clean 600 k-row batch); the rows behind a nonzero
+    # count come from a second, COMPLETE pass over those expectations only.
     validator = Validator(
         batch_definition=definition,
         batch_parameters={"dataframe": fast},
         result_format={
-            "result_format": "SUMMARY",
+            "result_format": "BASIC",
             "partial_unexpected_count": SAMPLE_ROWS,
             "return_unexpected_index_query": False,
         },
@@ -214,7 +217,7 @@ def validate_frame(
         key=lambda o: order.get(o[0], len(order)),
     )
     gx_outcomes = [o[1] for o in outcomes]
-    _attach_unexpected_rows(suite_json["expectations"], gx_outcomes, definition, fast)
+    _attach_unexpected_rows(suite_json["expectations"], gx_outcomes, definition, fast, checked)
     return ValidationReport(
         suite=suite.name,
         dataset=dataset,
@@ -279,19 +282,26 @@ _ROW_LEVEL_PREFIXES = ("expect_column_values_", "expect_column_pair_values_", "e
 
 
 def _attach_unexpected_rows(
-    items: list[dict], outcomes: list[ExpectationOutcome], definition: Any, frame: pd.DataFrame
+    items: list[dict],
+    outcomes: list[ExpectationOutcome],
+    definition: Any,
+    fast: pd.DataFrame,
+    frame: pd.DataFrame,
 ) -> None:
-    """Give each failing row-level GX outcome the positions of all its unexpected rows.
+    """Give each row-level GX outcome with unexpected rows the positions of all of them, and
+    its sample rows (from ``frame``, the validated frame in its own dtypes).
 
-    Only failing expectations are re-run, with GX's COMPLETE result format, so a clean batch
+    Only those expectations are re-run, with GX's COMPLETE result format, so a clean batch
     pays nothing for it.
     """
-    failing = [
+    flagged = [
         (o, item)
         for o, item in zip(outcomes, items, strict=False)
-        if not o.success and o.broken is None and o.expectation.startswith(_ROW_LEVEL_PREFIXES)
+        if (o.unexpected_count or not o.success)
+        and o.broken is None
+        and o.expectation.startswith(_ROW_LEVEL_PREFIXES)
     ]
-    if not failing:
+    if not flagged:
         return
     from great_expectations.core import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import (
@@ -299,11 +309,11 @@ def _attach_unexpected_rows(
     )
     from great_expectations.validator.v1_validator import Validator
 
-    domain = [ExpectationConfiguration(**item).to_domain_obj() for _, item in failing]
+    domain = [ExpectationConfiguration(**item).to_domain_obj() for _, item in flagged]
     rerun = ExpectationSuite(name="rows", expectations=list(domain))
     validator = Validator(
         batch_definition=definition,
-        batch_parameters={"dataframe": frame},
+        batch_parameters={"dataframe": fast},
         result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
     )
     with memoized_configurations():
@@ -311,24 +321,68 @@ def _attach_unexpected_rows(
     by_key = {
         _config_key(r.expectation_config.type, r.expectation_config.kwargs): r for r in results
     }
-    for (outcome, _), expectation in zip(failing, domain, strict=True):
+    for (outcome, _), expectation in zip(flagged, domain, strict=True):
         config = expectation.configuration
         result = by_key.get(_config_key(config.type, config.kwargs))
         indexes = ((result.result or {}) if result is not None else {}).get("unexpected_index_list")
         if indexes is None:
             continue
         outcome.rows = np.unique(np.asarray([int(i) for i in indexes], dtype=np.int64))
+        outcome.sample = outcome.sample or _sample_rows(frame, outcome.rows[:SAMPLE_ROWS].tolist())
 
 
-def _fast_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with object columns of dates as datetime64 and nullable integers as float64
-    (GX's scans are several times faster on them); values, nulls and positions are unchanged."""
+# Expectations that give the same answer on a categorical column as on its strings (they
+# compare values, nulls or row identity, never the dtype or the text itself).
+_CATEGORICAL_SAFE = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_unique",
+        "expect_compound_columns_to_be_unique",
+        "expect_select_column_values_to_be_unique_within_record",
+        "expect_multicolumn_values_to_be_unique",
+        "expect_column_distinct_values_to_be_in_set",
+        "expect_column_distinct_values_to_contain_set",
+        "expect_column_distinct_values_to_equal_set",
+    }
+)
+# Expectations that look at column names only (any column may be categorical under them).
+_NAMES_ONLY = frozenset(
+    {
+        "expect_table_row_count_to_be_between",
+        "expect_table_row_count_to_equal",
+        "expect_table_column_count_to_equal",
+        "expect_table_column_count_to_be_between",
+        "expect_table_columns_to_match_ordered_list",
+        "expect_table_columns_to_match_set",
+        "expect_column_to_exist",
+    }
+)
+
+
+def _fast_frame(frame: pd.DataFrame, expectations: list[dict] | None = None) -> pd.DataFrame:
+    """The frame GX scans, in dtypes it scans several times faster; values, nulls and
+    positions are unchanged.
+
+    - object columns of dates become datetime64;
+    - nullable integers become float64 with NaN for missing (~40x faster in GX);
+    - string columns become categorical when every expectation on them only compares values
+      or nulls (``_CATEGORICAL_SAFE``): GX copies and filters the whole frame per expectation,
+      and integer codes copy, factorize and compare far faster than strings (the prices
+      suite: 0.42 -> 0.31 s per 600 k rows). A column that any other expectation names (a
+      regex, a type, a length) keeps its strings.
+    """
+    keep_strings = _columns_needing_strings(expectations or [])
     converted = {}
     for name in frame.columns:
         column = frame[name]
         if isinstance(column.dtype, pd.Int64Dtype | pd.Int32Dtype):
-            # Nullable integers scan ~40x slower in GX than float64 with NaN for missing.
             converted[name] = column.to_numpy(dtype="float64", na_value=np.nan)
+            continue
+        if isinstance(column.dtype, pd.StringDtype) and name not in keep_strings:
+            converted[name] = column.astype("category")
             continue
         if column.dtype != object or column.empty:
             continue
@@ -339,6 +393,30 @@ def _fast_frame(frame: pd.DataFrame) -> pd.DataFrame:
             except (TypeError, ValueError, OverflowError):
                 continue
     return frame.assign(**converted) if converted else frame
+
+
+def _columns_needing_strings(expectations: list[dict]) -> set[str] | _AllColumns:
+    """Columns named by an expectation outside ``_CATEGORICAL_SAFE`` (and ``_NAMES_ONLY``);
+    every column, if such an expectation does not say which it looks at."""
+    needing: set[str] = set()
+    for item in expectations:
+        kind = item.get("type", "")
+        if kind in _CATEGORICAL_SAFE or kind in _NAMES_ONLY:
+            continue
+        kwargs = item.get("kwargs") or {}
+        named = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+        named += list(kwargs.get("column_list") or [])
+        if kind.startswith(("expect_table_", "expect_multicolumn_sum")) or not named:
+            return _AllColumns()
+        needing.update(str(c) for c in named)
+    return needing
+
+
+class _AllColumns:
+    """Contains every column name."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
 
 
 def _config_key(expectation_type: str, kwargs: dict) -> str:

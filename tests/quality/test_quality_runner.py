@@ -275,3 +275,65 @@ def test_unknown_named_check_names_the_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"name": "s", "expectations": [], "checks": [{"name": "nope"}]}))
     with pytest.raises(ValueError, match=r"suite\.json.*checks\[0\]\.name.*'nope'"):
         load_suite(path)
+
+
+def test_string_keys_validate_the_same_as_categories(
+    market_caps: pd.DataFrame, market_caps_suite: Path
+) -> None:
+    # GX scans string columns as categories when the suite only compares their values; the
+    # outcomes must be those of the strings: null symbol, unknown source, duplicate key.
+    market_caps.loc[2, "symbol"] = None
+    market_caps.loc[5, "source"] = "guess"
+    market_caps.loc[9, "date"] = market_caps.loc[8, "date"]
+    report = validate_frame(market_caps, market_caps_suite, dataset="market_caps", partition="p")
+
+    failing = {(o.expectation, o.column): o for o in report.outcomes if not o.success}
+    assert set(failing) >= {
+        ("expect_column_values_to_not_be_null", "symbol"),
+        ("expect_column_values_to_be_in_set", "source"),
+        ("expect_compound_columns_to_be_unique", "symbol,date"),
+    }
+    null_symbol = failing["expect_column_values_to_not_be_null", "symbol"]
+    assert null_symbol.rows.tolist() == [2] and null_symbol.sample[0]["symbol"] is None
+    bad_source = failing["expect_column_values_to_be_in_set", "source"]
+    assert bad_source.rows.tolist() == [5] and bad_source.sample[0]["source"] == "guess"
+    assert failing["expect_compound_columns_to_be_unique", "symbol,date"].rows.tolist() == [8, 9]
+    assert report.bad_rows().nonzero()[0].tolist() == [2, 5, 8, 9]
+
+
+def test_a_text_expectation_keeps_its_column_as_strings(prices: pd.DataFrame, write_suite) -> None:
+    from indexlake.quality.runner import _fast_frame
+
+    regex = {
+        "type": "expect_column_values_to_match_regex",
+        "kwargs": {"column": "symbol", "regex": "^SYM[01]$"},
+    }
+    unique = {
+        "type": "expect_compound_columns_to_be_unique",
+        "kwargs": {"column_list": ["symbol", "date"]},
+    }
+    frame = prices.assign(venue="XNYS")
+    fast = _fast_frame(frame, [unique, regex])
+    assert isinstance(fast["symbol"].dtype, pd.StringDtype)  # named by a text expectation
+    assert isinstance(fast["venue"].dtype, pd.CategoricalDtype)  # named by none
+    assert isinstance(_fast_frame(frame, [unique])["symbol"].dtype, pd.CategoricalDtype)
+
+    report = validate_frame(
+        prices, write_suite([unique, regex]), dataset="prices", partition="2024"
+    )
+    (failed,) = [o for o in report.outcomes if not o.success]
+    assert failed.expectation == "expect_column_values_to_match_regex"
+    assert failed.unexpected_count == (prices["symbol"] == "SYM2").sum()
+
+
+def test_missing_prices_fail_their_pair_expectations_too(
+    prices: pd.DataFrame, prices_suite: Path
+) -> None:
+    # The shipped pairs use ignore_row_if "neither": a row missing both its high and its low
+    # fails high >= low as well as not_null, and is the only row held back.
+    prices.loc[3, ["high", "low"]] = None
+    report = validate_frame(prices, prices_suite, dataset="prices", partition="2024")
+    failing = {(o.expectation, o.column) for o in report.outcomes if not o.success}
+    assert ("expect_column_values_to_not_be_null", "high") in failing
+    assert ("expect_column_pair_values_a_to_be_greater_than_b", "high,low") in failing
+    assert report.publishable and report.bad_rows().nonzero()[0].tolist() == [3]
