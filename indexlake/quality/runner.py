@@ -19,7 +19,7 @@ import pandas as pd
 
 from indexlake.lake.schemas import DQ_RESULTS
 from indexlake.quality.checks import PREFIX, CheckContext, run_check
-from indexlake.quality.gx_context import batch_definition, memoized_configurations
+from indexlake.quality.gx_context import batch_definition, gc_paused, memoized_configurations
 from indexlake.quality.suites import DEFAULT_SEVERITY, gx_suite, load_suite
 
 SAMPLE_ROWS = 5
@@ -183,6 +183,17 @@ def validate_frame(
     known split); the GX expectations then run on the (repaired) frame. Outcomes follow the
     suite: GX expectations in order, then the indexlake checks.
     """
+    with gc_paused():
+        return _validate_frame(frame, suite_path, dataset, partition, context)
+
+
+def _validate_frame(
+    frame: pd.DataFrame,
+    suite_path: Path,
+    dataset: str,
+    partition: str,
+    context: CheckContext | None,
+) -> ValidationReport:
     suite_json = load_suite(suite_path)
     # GX reports failing rows by index label: positions, once the index is a RangeIndex.
     original = frame.reset_index(drop=True)

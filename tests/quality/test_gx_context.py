@@ -57,3 +57,51 @@ def test_scope_is_released_and_nests() -> None:
         assert gx_context._SCOPE.configurations is inner  # the inner scope kept the outer cache
     assert gx_context._SCOPE.configurations is None
     assert gx_context._SCOPE.ids is None
+
+
+def test_gc_paused_nests_and_restores_the_collector() -> None:
+    import gc
+    import threading
+
+    from indexlake.quality.gx_context import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        inner_done = threading.Event()
+
+        def other_thread() -> None:
+            with gc_paused():
+                assert not gc.isenabled()
+            inner_done.set()
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        assert inner_done.is_set()
+        assert not gc.isenabled()  # the outer scope still holds the pause
+    assert gc.isenabled()
+
+    try:
+        with gc_paused():
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()
+
+    gc.disable()  # someone else turned it off: a pause must not turn it back on
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_validation_leaves_the_collector_on(prices: pd.DataFrame, prices_suite: Path) -> None:
+    import gc
+
+    from indexlake.quality.runner import validate_frame
+
+    validate_frame(prices, prices_suite, dataset="prices", partition="2024")
+    assert gc.isenabled()
