@@ -213,7 +213,7 @@ def run(
     with stage("publish (Parquet partitions)") as c:
         # As the flow: the gate says what publishes, then the quarantine is resolved.
         for b, report in zip(batches, reports, strict=True):
-            clean = validate.publishable_batch(b, report, settings.lake_root)
+            clean = validate.publishable_batch(b, report)
             c["rows"] += ingest.publish_batch(settings.lake_root, clean)
             validate.resolve_quarantine(settings.lake_root, clean, run_id)
     with stage("load panel (DuckDB)") as c:

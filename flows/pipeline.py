@@ -166,10 +166,7 @@ def _land(
                 run.validations.append(ValidationLine.of(r))
             # Clean rows of a batch failing only on identifiable rows publish when its
             # suite allows it (meta.partial_publish); the failing rows are quarantined.
-            clean = [
-                publishable_batch(b, r, settings.lake_root)
-                for b, r in zip(batches, reports, strict=True)
-            ]
+            clean = [publishable_batch(b, r) for b, r in zip(batches, reports, strict=True)]
             if any(c is None for c in clean):
                 failures.extend(r for r, c in zip(reports, clean, strict=True) if c is None)
                 continue  # this chunk stays in staging, unpublished

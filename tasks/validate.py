@@ -42,11 +42,9 @@ def validate_batch(
 
 
 @task(name="gate-batch", task_run_name="gate {batch.dataset} {batch.label}", cache_policy=NO_CACHE)
-def publishable_batch(
-    batch: StagedBatch, report: ValidationReport, lake_root: Path
-) -> StagedBatch | None:
+def publishable_batch(batch: StagedBatch, report: ValidationReport) -> StagedBatch | None:
     """The batch to publish (its clean rows when partial publishing applies), or None."""
-    clean = validate.publishable_batch(batch, report, lake_root)
+    clean = validate.publishable_batch(batch, report)
     if clean is None:
         get_run_logger().error("%s %s stays in staging (not published)", batch.dataset, batch.label)
     elif clean is not batch:

@@ -126,9 +126,7 @@ def _stage_clean(batch: StagedBatch, report: ValidationReport, lake_root: Path) 
     report.clean_path, report.clean_rows = path, table.num_rows
 
 
-def publishable_batch(
-    batch: StagedBatch, report: ValidationReport, lake_root: Path | None = None
-) -> StagedBatch | None:
+def publishable_batch(batch: StagedBatch, report: ValidationReport) -> StagedBatch | None:
     """The batch to publish after validation, or None if it must wait in staging: the batch
     as staged, or its clean rows (see ``validate_batch``)."""
     if not report.publishable:

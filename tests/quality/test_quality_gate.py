@@ -76,7 +76,7 @@ def _land(settings: Settings, run_id: str, corrupt: dict[str, Corruption] | None
             write_file_atomic(to_table(frame, DATASETS[batch.dataset]), batch.path)
         report = validate.validate_batch(batch, settings.expectations_dir, lake, run_id)
         reports[batch.dataset] = report
-        clean = validate.publishable_batch(batch, report, lake)
+        clean = validate.publishable_batch(batch, report)
         published[batch.dataset] = clean is not None
         if clean is not None:
             ingest.publish_batch(lake, clean)
