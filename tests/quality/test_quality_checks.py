@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -272,3 +273,38 @@ def test_bad_splits_file_is_named(tmp_path) -> None:
     path.write_text('{"splits": [{"symbol": "A", "date": "2024-01-04", "ratio": -2}]}')
     with pytest.raises(ValueError, match=str(path)):
         load_splits(path)
+
+
+def test_gx_judges_the_frame_after_a_known_split_is_repaired(tmp_path) -> None:
+    # GX runs beside the checks on the staged frame; when a check repairs rows, GX must
+    # judge the repaired frame. Unrepaired, A's pre-split closes (x2, about 200) break a cap
+    # of 150 that the repaired ones keep.
+    from indexlake.quality.runner import validate_frame
+
+    clean = _bars({"A": _walk(40, seed=3), "B": _walk(40, seed=4)})
+    frame = clean.copy()
+    pre = (frame["symbol"] == "A") & (frame["date"] < SESSIONS[30])
+    frame.loc[pre, ["open", "high", "low", "close"]] *= 2.0
+    frame.loc[pre, "volume"] = (frame.loc[pre, "volume"] / 2.0).round().astype("Int64")
+    splits = tmp_path / "splits.json"
+    splits.write_text('{"splits": [{"symbol": "A", "date": "2024-02-14", "ratio": 2}]}')
+    suite = tmp_path / "capped.json"
+    cap = {"column": "close", "max_value": 150}
+    suite.write_text(
+        json.dumps(
+            {
+                "name": "capped",
+                "expectations": [{"type": "expect_column_values_to_be_between", "kwargs": cap}],
+                "checks": [{"name": "split_jumps"}],
+            }
+        )
+    )
+    ctx = CheckContext(dataset="prices", splits=load_splits(splits))
+    assert (frame["close"] > 150).any() and not (clean["close"] > 150).any()
+
+    report = validate_frame(frame, suite, dataset="prices", partition="p", context=ctx)
+    cap_outcome, unexplained, repaired = report.outcomes
+    assert cap_outcome.expectation == "expect_column_values_to_be_between"
+    assert cap_outcome.success and cap_outcome.unexpected_count == 0
+    assert repaired.unexpected_count == pre.sum() and not unexplained.unexpected_count
+    assert report.success
