@@ -203,11 +203,13 @@ def _validate_frame(
     context = context or CheckContext(dataset=dataset)
     # The indexlake checks (numpy over whole columns, mostly outside the GIL) run in a thread
     # while GX (mostly Python) validates the frame: on two cores that hides most of them.
-    checks = _CHECKS.submit(_run_checks, original, suite_json.get("checks", []), context)
     definition = batch_definition()  # imports GX (quietly) on first use
-    suite = gx_suite(suite_json, suite_path)
-    fast, gx_result = _run_gx(original, suite_json, suite, definition)
-    checked, check_outcomes = checks.result()
+    suite = gx_suite(suite_json, suite_path)  # an invalid expectation raises here, first
+    checks = _CHECKS.submit(_run_checks, original, suite_json.get("checks", []), context)
+    try:
+        fast, gx_result = _run_gx(original, suite_json, suite, definition)
+    finally:
+        checked, check_outcomes = checks.result()  # never leave the checks running
     if checked is not original:  # a check repaired rows (a known split): GX sees the repair
         fast, gx_result = _run_gx(checked, suite_json, suite, definition)
     results = gx_result.results

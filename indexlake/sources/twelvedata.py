@@ -183,7 +183,6 @@ class TwelveDataClient:
         )
         self._lock = threading.Lock()
         self.requests = 0  # HTTP requests made, retries included
-        self.credits_left: int | None = None  # from the optional `api-credits-left` header
         self.stats = ClientStats()
         # /statistics answers (or refusals) by symbol: 50 credits each, asked once per client.
         self._statistics: dict[str, dict | TwelveDataError] = {}
@@ -273,8 +272,6 @@ class TwelveDataClient:
         """Credit headers (optional, not in the vendor's spec) correct the pacer."""
         used = response.headers.get("api-credits-used")
         left = response.headers.get("api-credits-left")
-        if left is not None and left.isdigit():
-            self.credits_left = int(left)
         self.pacer.observe(used, left)
 
     def _decode(self, response: httpx.Response) -> Any:
