@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from indexlake.lake.partitions import partition_file, table_to_frame, to_table, write_file_atomic
 from indexlake.lake.schemas import DATASETS, QUARANTINE
-from indexlake.quality.runner import ValidationReport, _jsonable
+from indexlake.quality.report import ValidationReport, jsonable
 
 
 def _utc(at: datetime | None) -> pd.Timestamp:
@@ -39,7 +39,7 @@ def key_strings(frame: pd.DataFrame, dataset: str) -> list[str]:
     """Canonical JSON of each row's key (ISO dates), e.g. ``{"date": "...", "symbol": "X"}``."""
     columns = _key_columns(dataset)
     records = frame[columns].to_dict(orient="records")
-    return [json.dumps({c: _jsonable(r[c]) for c in columns}, sort_keys=True) for r in records]
+    return [json.dumps({c: jsonable(r[c]) for c in columns}, sort_keys=True) for r in records]
 
 
 def read_quarantine(lake_root: Path, dataset: str) -> pd.DataFrame:
@@ -80,7 +80,7 @@ def quarantine_rows(
                 names[i].append(o.expectation)
                 reasons[i].append(target)
     payload = [
-        json.dumps({str(k): _jsonable(v) for k, v in r.items()})
+        json.dumps({str(k): jsonable(v) for k, v in r.items()})
         for r in rows.to_dict(orient="records")
     ]
     stamp = _utc(at)
