@@ -141,24 +141,34 @@ class _Grid:
     extra: np.ndarray | None = None
 
 
-def _keys(frame: pd.DataFrame, ctx: CheckContext) -> tuple[np.ndarray, pd.Index, np.ndarray]:
-    """Symbol codes, the symbols they index and the dates (datetime64[ns]) of ``frame``'s
-    rows: computed once per frame for all its grids (factorizing strings is the costly part)."""
-    key = (id(frame), "keys")
-    hit = ctx.cache.get(key)
-    if hit is None or hit[0] is not frame:  # the frame is held, so its id is not reused
-        codes, symbols = pd.factorize(frame["symbol"])
-        days = _dates(frame).to_numpy(dtype="datetime64[ns]")
-        hit = ctx.cache[key] = (frame, (codes, pd.Index(symbols), days))
+def _per_frame(ctx: CheckContext, frame: pd.DataFrame, key: tuple, build: Callable[[], Any]) -> Any:
+    """``build()``, computed once per frame and ``key`` in the validation's cache. The entry
+    holds the frame, so its ``id`` is not reused by another frame meanwhile."""
+    hit = ctx.cache.get((id(frame), *key))
+    if hit is None or hit[0] is not frame:
+        hit = ctx.cache[(id(frame), *key)] = (frame, build())
     return hit[1]
 
 
+def _keys(frame: pd.DataFrame, ctx: CheckContext) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """Symbol codes, the symbols they index and the dates (datetime64[ns]) of ``frame``'s
+    rows: computed once per frame for all its grids (factorizing strings is the costly part)."""
+
+    def build() -> tuple[np.ndarray, pd.Index, np.ndarray]:
+        codes, symbols = pd.factorize(frame["symbol"])
+        return codes, pd.Index(symbols), _dates(frame).to_numpy(dtype="datetime64[ns]")
+
+    return _per_frame(ctx, frame, ("keys",), build)
+
+
 def _grid(frame: pd.DataFrame, ctx: CheckContext, column: str, extra: str | None = None) -> _Grid:
-    """Build (once per frame and column, cached on ``ctx``) the grid of ``column``."""
-    key = (id(frame), column, extra)
-    hit = ctx.cache.get(key)
-    if hit is not None and hit[0] is frame:
-        return hit[1]
+    """The grid of ``column`` (and ``extra``), built once per frame (cached on ``ctx``)."""
+    return _per_frame(
+        ctx, frame, ("grid", column, extra), lambda: _build_grid(frame, ctx, column, extra)
+    )
+
+
+def _build_grid(frame: pd.DataFrame, ctx: CheckContext, column: str, extra: str | None) -> _Grid:
     codes, symbols, days = _keys(frame, ctx)
     hist = ctx.history
     use_hist = not hist.empty and column in hist.columns
@@ -204,9 +214,7 @@ def _grid(frame: pd.DataFrame, ctx: CheckContext, column: str, extra: str | None
         flat_row[cells] = rows[idx]
         if extra_grid is not None:
             extra_grid.reshape(-1)[cells] = extra_codes[offset + idx]
-    grid = _Grid(sessions, pd.Index(symbols), value, present, row, extra_grid)
-    ctx.cache[key] = (frame, grid)  # the frame is held, so its id is not reused
-    return grid
+    return _Grid(sessions, symbols, value, present, row, extra_grid)
 
 
 def _ffill(values: np.ndarray) -> np.ndarray:
